@@ -1,0 +1,41 @@
+namespace Triage.Contracts;
+
+/// <summary>A build failed and somebody wants it triaged. Published by Ingest, or raw by a build system.</summary>
+public sealed record BuildFailed
+{
+    /// <summary>Idempotency key: every message about this failure carries it.</summary>
+    public required string EventId { get; init; }
+
+    /// <summary>The build system: jenkins, github-actions, gitlab, or any name a producer chooses.</summary>
+    public required string Source { get; init; }
+
+    public required string Job { get; init; }
+
+    public required string BuildNumber { get; init; }
+
+    public string? BuildUrl { get; init; }
+
+    public string? Repository { get; init; }
+
+    public string? Branch { get; init; }
+
+    public string? Commit { get; init; }
+
+    public string? Stage { get; init; }
+
+    /// <summary>The routing entry of triage.yaml that decides which providers may triage it.</summary>
+    public required string Route { get; init; }
+
+    /// <summary>
+    /// The build log as text. On <see cref="BuildFailed"/> it is the log as received (bounded by Ingest);
+    /// inside <see cref="TriageRequested"/> it is the redacted failure excerpt the router prepared.
+    /// </summary>
+    public required string Log { get; init; }
+
+    public IReadOnlyList<FailedTest> FailedTests { get; init; } = [];
+
+    public DateTimeOffset ReceivedAt { get; init; }
+}
+
+/// <summary>A test the build system reported as failing.</summary>
+public sealed record FailedTest(string Name, string? Message = null);

@@ -1,0 +1,65 @@
+namespace Triage.Contracts;
+
+/// <summary>A failure was triaged. Published on the stable exchange <c>triage.triage-completed</c> for any subscriber.</summary>
+/// <remarks>Delivery is at least once: subscribers de-duplicate on <see cref="EventId"/>.</remarks>
+public sealed record TriageCompleted
+{
+    public required string EventId { get; init; }
+
+    public required string Route { get; init; }
+
+    /// <summary>At most three sentences.</summary>
+    public required string Summary { get; init; }
+
+    /// <summary>One of <see cref="TriageCategory"/>.</summary>
+    public required string Category { get; init; }
+
+    public required string SuspectedCause { get; init; }
+
+    public IReadOnlyList<string> SuggestedOwners { get; init; } = [];
+
+    /// <summary>0..1.</summary>
+    public double Confidence { get; init; }
+
+    public required string Provider { get; init; }
+
+    public required string Model { get; init; }
+
+    /// <summary>How many providers were tried before this answer.</summary>
+    public int Attempts { get; init; } = 1;
+
+    public TokenUsage Usage { get; init; } = new(0, 0);
+
+    public decimal CostUsd { get; init; }
+
+    /// <summary>Time spent in the provider call, in milliseconds.</summary>
+    public double ProviderDurationMs { get; init; }
+
+    /// <summary>Time from <see cref="BuildFailed.ReceivedAt"/> to this answer, in milliseconds.</summary>
+    public double DurationMs { get; init; }
+
+    public DateTimeOffset CompletedAt { get; init; }
+}
+
+public sealed record TokenUsage(int InputTokens, int OutputTokens);
+
+/// <summary>The categories a triage may give a failure.</summary>
+public static class TriageCategory
+{
+    public const string CompileError = "compile_error";
+    public const string TestFailure = "test_failure";
+    public const string FlakyTest = "flaky_test";
+    public const string Dependency = "dependency";
+    public const string Network = "network";
+    public const string OutOfMemory = "out_of_memory";
+    public const string Timeout = "timeout";
+    public const string Infrastructure = "infrastructure";
+    public const string Configuration = "configuration";
+    public const string Unknown = "unknown";
+
+    public static IReadOnlyList<string> All { get; } =
+    [
+        CompileError, TestFailure, FlakyTest, Dependency, Network,
+        OutOfMemory, Timeout, Infrastructure, Configuration, Unknown,
+    ];
+}

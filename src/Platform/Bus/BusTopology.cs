@@ -1,0 +1,37 @@
+using MassTransit;
+using Triage.Contracts;
+
+namespace Triage.Platform.Bus;
+
+/// <summary>
+/// The names on the broker that producers and subscribers outside this process depend on. They are stable
+/// and documented: changing one breaks every Jenkins job that publishes to it.
+/// </summary>
+public static class BusTopology
+{
+    public const string BuildFailedExchange = "triage.build-failed";
+    public const string TriageRequestedExchange = "triage.triage-requested";
+    public const string TriageCompletedExchange = "triage.triage-completed";
+    public const string RouterQueue = "triage-router";
+    public const string RecorderQueue = "triage-recorder";
+
+    public static string ProviderQueue(string provider) => $"triage-provider-{provider}";
+
+    public static Uri ProviderQueueAddress(string provider) => new($"queue:{ProviderQueue(provider)}");
+
+    internal static void NameExchanges(IBusFactoryConfigurator bus)
+    {
+        bus.Message<BuildFailed>(m => m.SetEntityName(BuildFailedExchange));
+        bus.Message<TriageRequested>(m => m.SetEntityName(TriageRequestedExchange));
+        bus.Message<TriageCompleted>(m => m.SetEntityName(TriageCompletedExchange));
+    }
+
+    /// <summary>On RabbitMQ the gateway's own queues are quorum queues: replicated, and they survive a node restart.</summary>
+    public static void UseDurableQueue(this IReceiveEndpointConfigurator endpoint)
+    {
+        if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            rabbit.SetQuorumQueue();
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Triage.Contracts;
+
+namespace Triage.Platform.Store;
+
+/// <summary>Where accepted failures and their triages are kept. Idempotent on the event id everywhere.</summary>
+public interface ITriageStore
+{
+    /// <summary>Records an accepted failure as queued; false when the event id is already known.</summary>
+    Task<bool> TryAddQueuedAsync(BuildFailed failure, CancellationToken cancellationToken);
+
+    /// <summary>Forgets a queued failure whose publication failed, so that the caller may send it again.</summary>
+    Task RemoveQueuedAsync(string eventId, CancellationToken cancellationToken);
+
+    Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken);
+
+    /// <summary>Stores a result; false when the failure already had one (the first result wins).</summary>
+    Task<bool> RecordCompletedAsync(TriageCompleted result, CancellationToken cancellationToken);
+}
+
+public sealed record StoredTriage(string EventId, string Status, DateTimeOffset ReceivedAt, TriageCompleted? Result);
+
+/// <summary>The store on EF Core: the same code for PostgreSQL and SQLite.</summary>
+public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public async Task<bool> TryAddQueuedAsync(BuildFailed failure, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        if (await db.Triages.AnyAsync(t => t.EventId == failure.EventId, cancellationToken))
+        {
+            return false;
+        }
+
+        db.Triages.Add(new TriageRecord
+        {
+            EventId = failure.EventId,
+            Route = failure.Route,
+            Source = failure.Source,
+            Job = failure.Job,
+            BuildNumber = failure.BuildNumber,
+            Repository = failure.Repository,
+            Status = TriageStatus.Queued,
+            ReceivedAt = failure.ReceivedAt,
+        });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateException)
+        {
+            if (await ExistsAsync(failure.EventId, cancellationToken))
+            {
+                // Two deliveries of the same failure raced; the other one inserted it.
+                return false;
+            }
+
+            throw;
+        }
+    }
+
+    public async Task RemoveQueuedAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        await db.Triages.Where(t => t.EventId == eventId && t.Status == TriageStatus.Queued)
+            .ExecuteDeleteAsync(cancellationToken);
+    }
+
+    public async Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        var record = await db.Triages.AsNoTracking().SingleOrDefaultAsync(t => t.EventId == eventId, cancellationToken);
+        if (record is null)
+        {
+            return null;
+        }
+
+        var result = record.Result is null ? null : JsonSerializer.Deserialize<TriageCompleted>(record.Result, Json);
+        return new StoredTriage(record.EventId, record.Status, record.ReceivedAt, result);
+    }
+
+    public async Task<bool> RecordCompletedAsync(TriageCompleted result, CancellationToken cancellationToken)
+    {
+        var json = JsonSerializer.Serialize(result, Json);
+        await using var db = database.CreateContext();
+
+        // One conditional update decides the race between two deliveries of a result: the first wins.
+        var updated = await db.Triages
+            .Where(t => t.EventId == result.EventId && t.Status != TriageStatus.Completed)
+            .ExecuteUpdateAsync(
+                set => set
+                    .SetProperty(t => t.Status, TriageStatus.Completed)
+                    .SetProperty(t => t.CompletedAt, result.CompletedAt)
+                    .SetProperty(t => t.Category, result.Category)
+                    .SetProperty(t => t.Provider, result.Provider)
+                    .SetProperty(t => t.Model, result.Model)
+                    .SetProperty(t => t.InputTokens, result.Usage.InputTokens)
+                    .SetProperty(t => t.OutputTokens, result.Usage.OutputTokens)
+                    .SetProperty(t => t.CostUsd, result.CostUsd)
+                    .SetProperty(t => t.Result, json),
+                cancellationToken);
+        if (updated == 1)
+        {
+            return true;
+        }
+
+        if (await ExistsAsync(result.EventId, cancellationToken))
+        {
+            return false;
+        }
+
+        // A result for a failure the store never saw queued (published straight to the broker by a producer).
+        db.Triages.Add(new TriageRecord
+        {
+            EventId = result.EventId,
+            Route = result.Route,
+            Source = "unknown",
+            Job = "unknown",
+            BuildNumber = "unknown",
+            Status = TriageStatus.Completed,
+            ReceivedAt = result.CompletedAt,
+            CompletedAt = result.CompletedAt,
+            Category = result.Category,
+            Provider = result.Provider,
+            Model = result.Model,
+            InputTokens = result.Usage.InputTokens,
+            OutputTokens = result.Usage.OutputTokens,
+            CostUsd = result.CostUsd,
+            Result = json,
+        });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            return await RecordCompletedAsync(result, cancellationToken);
+        }
+    }
+
+    private async Task<bool> ExistsAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        return await db.Triages.AnyAsync(t => t.EventId == eventId, cancellationToken);
+    }
+}
