@@ -40,5 +40,6 @@ public sealed class TriageRecord
 public static class TriageStatus
 {
     public const string Queued = "queued";
+    public const string Routed = "routed";
     public const string Completed = "completed";
 }

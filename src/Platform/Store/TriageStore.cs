@@ -13,6 +13,9 @@ public interface ITriageStore
     /// <summary>Forgets a queued failure whose publication failed, so that the caller may send it again.</summary>
     Task RemoveQueuedAsync(string eventId, CancellationToken cancellationToken);
 
+    /// <summary>Notes that a queued failure was sent to a provider's pool, so that a duplicate is not sent again.</summary>
+    Task MarkRoutedAsync(string eventId, CancellationToken cancellationToken);
+
     Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken);
 
     /// <summary>Stores a result; false when the failure already had one (the first result wins).</summary>
@@ -67,6 +70,13 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
         await using var db = database.CreateContext();
         await db.Triages.Where(t => t.EventId == eventId && t.Status == TriageStatus.Queued)
             .ExecuteDeleteAsync(cancellationToken);
+    }
+
+    public async Task MarkRoutedAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        await db.Triages.Where(t => t.EventId == eventId && t.Status == TriageStatus.Queued)
+            .ExecuteUpdateAsync(set => set.SetProperty(t => t.Status, TriageStatus.Routed), cancellationToken);
     }
 
     public async Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken)

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Net;
+
+namespace Triage.Host.Commands;
+
+/// <summary><c>triage publish FILE</c>: send a build failure document to an Ingest, as a build step would.</summary>
+internal static class PublishCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "A BuildFailed JSON document (see src/Host/Samples)." };
+        var url = new Option<string>("--url")
+        {
+            Description = "The Ingest to post to.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TRIAGE_URL") ?? Hosting.HostSettings.DefaultUrls,
+        };
+        var wait = new Option<bool>("--wait") { Description = "Wait for the triage and print it." };
+        var timeout = new Option<int>("--timeout")
+        {
+            Description = "Seconds to wait for the triage with --wait.",
+            DefaultValueFactory = _ => 60,
+        };
+        var command = new Command("publish", "Post a build failure to a running gateway.") { file, url, wait, timeout };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!path.Exists)
+            {
+                await Console.Error.WriteLineAsync($"FILE: {path.FullName} does not exist.");
+                return 2;
+            }
+
+            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var baseAddress))
+            {
+                await Console.Error.WriteLineAsync($"--url: '{parse.GetValue(url)}' is not an absolute URL.");
+                return 2;
+            }
+
+            using var client = new TriageClient(new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) });
+            try
+            {
+                var (status, body, id) = await client.PostAsync(await File.ReadAllBytesAsync(path.FullName, cancellationToken), cancellationToken);
+                Console.WriteLine($"{(int)status} {body}");
+                if (status != HttpStatusCode.Accepted || id is null)
+                {
+                    return 1;
+                }
+
+                if (!parse.GetValue(wait))
+                {
+                    return 0;
+                }
+
+                var triage = await client.WaitAsync(id, TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
+                if (triage is null)
+                {
+                    await Console.Error.WriteLineAsync($"No triage for {id} within {parse.GetValue(timeout)} s.");
+                    return 1;
+                }
+
+                TriageClient.Print(Console.Out, triage);
+                return 0;
+            }
+            catch (HttpRequestException e)
+            {
+                await Console.Error.WriteLineAsync($"Could not reach {baseAddress}: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,94 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Triage.Ingest.Apis;
+using Triage.Platform;
+using Triage.Platform.Bus;
+using Triage.Platform.Configuration;
+using Triage.Platform.Store;
+using Triage.Router;
+using Triage.Workers;
+
+namespace Triage.Host.Hosting;
+
+/// <summary>What one process hosts: which roles, on which address, and for which providers.</summary>
+public sealed record HostSettings(TriageRoles Roles, string Urls, IReadOnlyCollection<string> Providers)
+{
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    public static HostSettings All(string urls = DefaultUrls) => new(TriageRoles.All, urls, []);
+}
+
+/// <summary>The composition root: the same code above the ports whether the bus is in memory or RabbitMQ.</summary>
+public static class TriageApplication
+{
+    public static WebApplication Build(TriageOptions options, HostSettings settings)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "triage",
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.WebHost.UseUrls(settings.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Limits.MaxRequestBodySize = Math.Max(options.Ingest.MaxBodyBytes + (1024 * 1024), 30_000_000));
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning)
+            .AddFilter("MassTransit", LogLevel.Warning)
+            .AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(settings);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(TriageDatabase.From(options.Store, options.BaseDirectory));
+        services.AddSingleton<ITriageStore, EfTriageStore>();
+        services.AddProblemDetails();
+        services.AddHealthChecks();
+
+        var roles = new List<IBusRole>();
+        if (settings.Roles.HasFlag(TriageRoles.Router))
+        {
+            roles.Add(RouterRole.Add(services));
+        }
+
+        if (settings.Roles.HasFlag(TriageRoles.Workers))
+        {
+            roles.Add(WorkersRole.Add(services, options, settings.Providers));
+        }
+
+        services.AddTriageBus(options, roles);
+
+        var app = builder.Build();
+        app.UseStatusCodePages();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz");
+        if (settings.Roles.HasFlag(TriageRoles.Ingest))
+        {
+            app.MapBuildFailuresApi();
+        }
+
+        return app;
+    }
+
+    /// <summary>Migrates the store, then starts the bus and the web server. Returns once all are up.</summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        var database = app.Services.GetRequiredService<TriageDatabase>();
+        await database.MigrateAsync(cancellationToken);
+        await app.StartAsync(cancellationToken);
+        var options = app.Services.GetRequiredService<TriageOptions>();
+        var settings = app.Services.GetRequiredService<HostSettings>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Triage");
+        logger.LogInformation(
+            "Triage {Roles} listening on {Urls}; {Bus}; store {Store}; providers {Providers}",
+            settings.Roles,
+            string.Join(", ", app.Urls),
+            TriageBus.Describe(options),
+            database.Description,
+            string.Join(", ", options.Providers.Select(p => $"{p.Key} ({p.Value.Type})")));
+    }
+}

@@ -1,0 +1,3 @@
+using Triage.Host.Commands;
+
+return await TriageCommandLine.Build().Parse(args).InvokeAsync();

@@ -1,0 +1,44 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Triage.Platform.Bus;
+using Triage.Router.Recording;
+using Triage.Router.Routing;
+
+namespace Triage.Router;
+
+/// <summary>The router's queue takes BuildFailed; the recorder's queue takes every TriageCompleted.</summary>
+public sealed class RouterRole : IBusRole
+{
+    public static RouterRole Add(IServiceCollection services)
+    {
+        services.AddSingleton<RouteTable>();
+        services.AddSingleton(TimeProvider.System);
+        return new RouterRole();
+    }
+
+    public void AddConsumers(IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<BuildFailedConsumer>();
+        bus.AddConsumer<TriageCompletedRecorder>();
+    }
+
+    public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator bus)
+    {
+        bus.ReceiveEndpoint(BusTopology.RouterQueue, endpoint =>
+        {
+            endpoint.UseDurableQueue();
+            endpoint.UseMessageRetry(retry =>
+            {
+                retry.Ignore<UnknownRouteException>();
+                retry.Intervals(100, 500, 2000);
+            });
+            endpoint.ConfigureConsumer<BuildFailedConsumer>(context);
+        });
+        bus.ReceiveEndpoint(BusTopology.RecorderQueue, endpoint =>
+        {
+            endpoint.UseDurableQueue();
+            endpoint.UseMessageRetry(retry => retry.Intervals(100, 500, 2000, 5000));
+            endpoint.ConfigureConsumer<TriageCompletedRecorder>(context);
+        });
+    }
+}

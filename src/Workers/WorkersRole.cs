@@ -1,0 +1,45 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Triage.Platform.Bus;
+using Triage.Platform.Configuration;
+using Triage.Workers.Pools;
+using Triage.Workers.Providers;
+
+namespace Triage.Workers;
+
+/// <summary>
+/// One pool per provider, each on its own queue <c>triage-provider-{name}</c>. A pool's concurrency is the
+/// provider's capacity in this process; more capacity comes from more processes on the same queue.
+/// </summary>
+public sealed class WorkersRole(TriageOptions options, IReadOnlyCollection<string> onlyProviders) : IBusRole
+{
+    public static WorkersRole Add(IServiceCollection services, TriageOptions options, IReadOnlyCollection<string>? onlyProviders = null)
+    {
+        services.AddHttpClient();
+        services.AddSingleton<ProviderRegistry>();
+        services.AddSingleton(TimeProvider.System);
+        return new WorkersRole(options, onlyProviders ?? []);
+    }
+
+    public void AddConsumers(IBusRegistrationConfigurator bus) => bus.AddConsumer<TriageRequestedConsumer>();
+
+    public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator bus)
+    {
+        foreach (var (name, provider) in options.Providers)
+        {
+            if (onlyProviders.Count > 0 && !onlyProviders.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            bus.ReceiveEndpoint(BusTopology.ProviderQueue(name), endpoint =>
+            {
+                endpoint.UseDurableQueue();
+                endpoint.ConcurrentMessageLimit = provider.Capacity;
+                endpoint.PrefetchCount = provider.Capacity * 2;
+                endpoint.UseMessageRetry(retry => retry.Intervals(250, 1000));
+                endpoint.ConfigureConsumer<TriageRequestedConsumer>(context);
+            });
+        }
+    }
+}
