@@ -30,17 +30,28 @@ public static class TriageConfiguration
     }
 
     /// <summary>Reads and validates; throws <see cref="ConfigurationException"/> listing every problem with its place.</summary>
-    public static TriageOptions Load(string? path, IDictionary<string, string?>? overrides = null)
+    /// <param name="path">The YAML file, or null for defaults only.</param>
+    /// <param name="overrides">Keys that win over the file and the environment (used by commands such as demo).</param>
+    /// <param name="environment">The environment variables; the process's own when null.</param>
+    public static TriageOptions Load(
+        string? path,
+        IDictionary<string, string?>? overrides = null,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
+        environment ??= Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
         var builder = new ConfigurationBuilder();
         YamlConfigurationFile? file = null;
         if (path is not null)
         {
-            file = YamlConfigurationFile.Load(path, Environment.GetEnvironmentVariable);
+            file = YamlConfigurationFile.Load(path, name => environment.GetValueOrDefault(name));
             builder.AddInMemoryCollection(file.Values);
         }
 
-        builder.AddEnvironmentVariables(EnvironmentPrefix);
+        // TRIAGE_STORE__POSTGRES overrides store.postgres, as .NET's environment configuration does.
+        builder.AddInMemoryCollection(environment
+            .Where(e => e.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
+            .Select(e => KeyValuePair.Create(e.Key[EnvironmentPrefix.Length..].Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal), e.Value)));
         if (overrides is not null)
         {
             builder.AddInMemoryCollection(overrides);
@@ -51,12 +62,21 @@ public static class TriageConfiguration
         try
         {
             root.Bind(options);
+
+            // The binder drops a dictionary entry whose value fails to convert, without a word; bound one by
+            // one, each entry throws instead, naming the key.
+            options.Providers = BindEach<ProviderOptions>(root.GetSection("providers"));
+            options.Routing = BindEach<RouteOptions>(root.GetSection("routing"));
         }
         catch (InvalidOperationException e)
         {
-            // The binder says which key failed to convert ("Failed to convert configuration value at 'providers:x:weight'").
-            var key = e.Message.Split('\'').Skip(3).FirstOrDefault() ?? string.Empty;
-            throw new ConfigurationException([Locate(file, key, e.InnerException?.Message ?? e.Message)]);
+            // "Failed to convert configuration value 'lots' at 'providers:x:weight' to type 'System.Int32'."
+            // The binder names the property (Capacity); triage.yaml spells the setting in lower case.
+            var key = System.Text.RegularExpressions.Regex.Match(e.Message, " at '([^']+)'").Groups[1].Value;
+            var setting = key.LastIndexOf(':') + 1;
+            key = key[..setting] + key[setting..].ToLowerInvariant();
+            var reason = (e.InnerException?.Message ?? e.Message).Replace(" (Parameter 'value')", string.Empty, StringComparison.Ordinal);
+            throw new ConfigurationException([Locate(file, key, reason)]);
         }
 
         if (path is not null)
@@ -73,6 +93,18 @@ public static class TriageConfiguration
 
         return options;
     }
+
+    private static Dictionary<string, T> BindEach<T>(IConfigurationSection section)
+        where T : new() =>
+        section.GetChildren().ToDictionary(
+            child => child.Key,
+            child =>
+            {
+                var value = new T();
+                child.Bind(value);
+                return value;
+            },
+            StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// With nothing configured the gateway still triages: the offline built-in triager serves a default route.

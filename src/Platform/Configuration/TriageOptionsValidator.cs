@@ -138,7 +138,11 @@ public static class TriageOptionsValidator
         var dotted = string.Join('.', path);
         if (!Sections.Contains(path[0]))
         {
-            errors.Add((dotted, $"unknown section '{path[0]}'; the sections are {string.Join(", ", Sections)}"));
+            var error = (path[0], $"unknown section '{path[0]}'; the sections are {string.Join(", ", Sections)}");
+            if (!errors.Contains(error))
+            {
+                errors.Add(error);
+            }
         }
         else if (path is ["providers", _, var field] && !ProviderKeys.Contains(field))
         {

@@ -1,0 +1,20 @@
+using System.Text.Json.Nodes;
+
+namespace Triage.Tests.Infrastructure;
+
+/// <summary>Build failure documents for tests: the bundled samples, and variations of them.</summary>
+public static class Samples
+{
+    public static string Directory { get; } = Path.Combine(AppContext.BaseDirectory, "Samples");
+
+    public static JsonObject Load(string name) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(Directory, name + ".json")))!.AsObject();
+
+    /// <summary>The Maven compile error sample under an event id of its own, so tests never collide.</summary>
+    public static JsonObject CompileError(string? eventId = null)
+    {
+        var document = Load("01-maven-compile-error");
+        document["eventId"] = eventId ?? "test-" + Guid.NewGuid().ToString("N");
+        return document;
+    }
+}
