@@ -35,6 +35,9 @@ public sealed class WorkersRole(TriageOptions options, IReadOnlyCollection<strin
             bus.ReceiveEndpoint(BusTopology.ProviderQueue(name), endpoint =>
             {
                 endpoint.UseDurableQueue();
+
+                // The pool takes only what the router sends it; a published TriageRequested must not reach every pool.
+                endpoint.ConfigureConsumeTopology = false;
                 endpoint.ConcurrentMessageLimit = provider.Capacity;
                 endpoint.PrefetchCount = provider.Capacity * 2;
                 endpoint.UseMessageRetry(retry => retry.Intervals(250, 1000));

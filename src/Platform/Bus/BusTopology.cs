@@ -17,7 +17,12 @@ public static class BusTopology
 
     public static string ProviderQueue(string provider) => $"triage-provider-{provider}";
 
-    public static Uri ProviderQueueAddress(string provider) => new($"queue:{ProviderQueue(provider)}");
+    /// <summary>
+    /// Where the router sends a provider's requests. On RabbitMQ it is the exchange in front of the pool's quorum
+    /// queue (see <see cref="RabbitMqTopology"/>), since a <c>queue:</c> send would declare the queue as classic.
+    /// </summary>
+    public static Uri ProviderQueueAddress(string provider, bool rabbitMq) =>
+        new($"{(rabbitMq ? "exchange" : "queue")}:{ProviderQueue(provider)}");
 
     internal static void NameExchanges(IBusFactoryConfigurator bus)
     {

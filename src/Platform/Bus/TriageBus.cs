@@ -25,6 +25,12 @@ public static class TriageBus
             host.StopTimeout = TimeSpan.FromSeconds(30);
         });
 
+        if (options.Bus.UsesRabbitMq)
+        {
+            // Registered before the bus so that the queues exist before any role sends or consumes.
+            services.AddHostedService<RabbitMqTopology>();
+        }
+
         services.AddMassTransit(bus =>
         {
             foreach (var role in roles)

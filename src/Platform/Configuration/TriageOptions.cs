@@ -102,6 +102,8 @@ public sealed class BusOptions
 {
     /// <summary>amqp:// URI of RabbitMQ; empty means the in-memory bus of the embedded mode.</summary>
     public string? RabbitMq { get; set; }
+
+    public bool UsesRabbitMq => !string.IsNullOrWhiteSpace(RabbitMq);
 }
 
 public sealed class StoreOptions

@@ -1,6 +1,8 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Triage.Contracts;
+using Triage.Platform.Bus;
+using Triage.Platform.Configuration;
 using Triage.Platform.Store;
 using Triage.Router.Excerpts;
 
@@ -10,6 +12,7 @@ namespace Triage.Router.Routing;
 public sealed partial class BuildFailedConsumer(
     ITriageStore store,
     RouteTable routes,
+    TriageOptions options,
     TimeProvider time,
     ILogger<BuildFailedConsumer> logger) : IConsumer<BuildFailed>
 {
@@ -30,7 +33,7 @@ public sealed partial class BuildFailedConsumer(
         }
 
         var provider = routes.FirstProvider(failure.Route);
-        var endpoint = await context.GetSendEndpoint(Platform.Bus.BusTopology.ProviderQueueAddress(provider));
+        var endpoint = await context.GetSendEndpoint(BusTopology.ProviderQueueAddress(provider, options.Bus.UsesRabbitMq));
         await endpoint.Send(
             new TriageRequested
             {

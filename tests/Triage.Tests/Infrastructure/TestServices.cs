@@ -100,6 +100,19 @@ public sealed class RabbitMqVirtualHost : IAsyncDisposable
         return json.RootElement.TryGetProperty("messages", out var count) ? count.GetInt32() : 0;
     }
 
+    /// <summary>"quorum" or "classic"; null when the queue does not exist.</summary>
+    public async Task<string?> QueueTypeAsync(string queue)
+    {
+        using var response = await management.GetAsync($"/api/queues/{Name}/{queue}");
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("type").GetString();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await management.DeleteAsync($"/api/vhosts/{Name}");

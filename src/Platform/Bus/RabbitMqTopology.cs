@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using Triage.Platform.Configuration;
+
+namespace Triage.Platform.Bus;
+
+/// <summary>
+/// Declares the gateway's own queues on RabbitMQ before any role starts, whichever roles this process hosts.
+/// Without it a message sent before its consumer first ran would find no queue and be dropped by the broker;
+/// and the router could not send to a provider's quorum queue by its <c>queue:</c> address, because such a
+/// send declares the queue as a classic one, which RabbitMQ refuses once the quorum queue exists.
+/// The declarations are the ones MassTransit makes for a receive endpoint, so both agree.
+/// </summary>
+public sealed partial class RabbitMqTopology(TriageOptions options, ILogger<RabbitMqTopology> logger) : IHostedService
+{
+    private static readonly Dictionary<string, object?> Quorum = new() { ["x-queue-type"] = "quorum" };
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(options.Bus.RabbitMq!), ClientProvidedName = "triage-topology" };
+        var attempt = 0;
+        while (true)
+        {
+            try
+            {
+                await DeclareAsync(factory, cancellationToken);
+                return;
+            }
+            catch (Exception e) when (e is RabbitMQ.Client.Exceptions.BrokerUnreachableException && ++attempt < 30)
+            {
+                LogWaiting(logger, attempt, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task DeclareAsync(ConnectionFactory factory, CancellationToken cancellationToken)
+    {
+        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        await Endpoint(BusTopology.RouterQueue, BusTopology.BuildFailedExchange);
+        await Endpoint(BusTopology.RecorderQueue, BusTopology.TriageCompletedExchange);
+        foreach (var provider in options.Providers.Keys)
+        {
+            await Endpoint(BusTopology.ProviderQueue(provider), messageExchange: null);
+        }
+
+        async Task Endpoint(string queue, string? messageExchange)
+        {
+            await channel.ExchangeDeclareAsync(queue, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: Quorum, cancellationToken: cancellationToken);
+            await channel.QueueBindAsync(queue, queue, string.Empty, cancellationToken: cancellationToken);
+            if (messageExchange is not null)
+            {
+                await channel.ExchangeDeclareAsync(messageExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+                await channel.ExchangeBindAsync(queue, messageExchange, string.Empty, cancellationToken: cancellationToken);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "RabbitMQ is not reachable yet (attempt {Attempt}): {Reason}")]
+    private static partial void LogWaiting(ILogger logger, int attempt, string reason);
+}

@@ -1,0 +1,144 @@
+using System.Net;
+using System.Text.Json;
+using Triage.Contracts;
+using Triage.Platform.Bus;
+using Triage.Tests.Infrastructure;
+
+namespace Triage.Tests.Integration;
+
+/// <summary>The whole flow in one process on the real RabbitMQ and PostgreSQL, with an OpenAI-compatible fake provider.</summary>
+public sealed class DistributedPipelineTests : IAsyncLifetime
+{
+    private RabbitMqVirtualHost broker = null!;
+    private PostgresDatabase database = null!;
+    private FakeOpenAiServer provider = null!;
+    private GatewayUnderTest gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        broker = await RabbitMqVirtualHost.CreateAsync();
+        database = await PostgresDatabase.CreateAsync();
+        provider = await FakeOpenAiServer.StartAsync();
+        gateway = await GatewayUnderTest.StartAsync($"""
+            providers:
+              fake: {"{"} type: openai-compatible, base_url: "{provider.BaseUrl}", model: {FakeOpenAiServer.Model}, api_key: sk-test-key, input_usd_per_mtok: 0.4, output_usd_per_mtok: 1.6 {"}"}
+              rules: {"{"} type: builtin {"}"}
+            routing:
+              build_triage: {"{"} providers: [fake] {"}"}
+              offline: {"{"} providers: [rules] {"}"}
+            bus:
+              rabbitmq: "{broker.Uri}"
+            store:
+              postgres: "{database.ConnectionString}"
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (gateway is not null)
+        {
+            await gateway.DisposeAsync();
+        }
+
+        foreach (var resource in new IAsyncDisposable?[] { provider, database, broker })
+        {
+            if (resource is not null)
+            {
+                await resource.DisposeAsync();
+            }
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_failure_goes_through_RabbitMQ_to_the_provider_and_is_stored_in_PostgreSQL()
+    {
+        var document = Samples.CompileError();
+        var id = document["eventId"]!.GetValue<string>();
+
+        using var response = await gateway.Http.PostFailureAsync(document);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var triage = await gateway.Http.WaitForTriageAsync(id);
+
+        Assert.Equal("fake", triage.Provider);
+        Assert.Equal(FakeOpenAiServer.Model, triage.Model);
+        Assert.Equal(TriageCategory.CompileError, triage.Category);
+        Assert.Equal(["@acme/payments"], triage.SuggestedOwners);
+        Assert.Equal(new TokenUsage(812, 64), triage.Usage);
+        Assert.Equal(((812 * 0.4m) + (64 * 1.6m)) / 1_000_000m, triage.CostUsd);
+        Assert.Equal(1, await database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}' AND status = 'completed' AND provider = 'fake'"));
+        Assert.Equal("Bearer sk-test-key", Assert.Single(provider.Authorizations));
+        Assert.Contains("cannot find symbol", FakeOpenAiServer.UserMessage(Assert.Single(provider.Requests)));
+    }
+
+    [SkippableFact]
+    public async Task The_same_event_id_twice_calls_the_provider_once()
+    {
+        var document = Samples.CompileError();
+        var id = document["eventId"]!.GetValue<string>();
+
+        using var first = await gateway.Http.PostFailureAsync(document);
+        using var second = await gateway.Http.PostFailureAsync(document);
+        await gateway.Http.WaitForTriageAsync(id);
+        using var third = await gateway.Http.PostFailureAsync(document);
+        await Task.Delay(500);
+
+        Assert.Single(provider.Requests);
+        Assert.Equal(1, await database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}'"));
+    }
+
+    [SkippableFact]
+    public async Task Each_route_reaches_its_own_provider_queue_which_is_a_quorum_queue()
+    {
+        var document = Samples.Load("04-gradle-out-of-memory");
+        document["eventId"] = "oom-" + Guid.NewGuid().ToString("N");
+        document["route"] = "offline";
+
+        using var response = await gateway.Http.PostFailureAsync(document);
+        var triage = await gateway.Http.WaitForTriageAsync(document["eventId"]!.GetValue<string>());
+
+        Assert.Equal("rules", triage.Provider);
+        Assert.Equal(TriageCategory.OutOfMemory, triage.Category);
+        Assert.Empty(provider.Requests);
+        foreach (var queue in new[] { BusTopology.ProviderQueue("fake"), BusTopology.ProviderQueue("rules"), BusTopology.RouterQueue, BusTopology.RecorderQueue })
+        {
+            Assert.Equal("quorum", await broker.QueueTypeAsync(queue));
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_provider_error_leaves_the_failure_pending_rather_than_inventing_a_result()
+    {
+        provider.Respond = _ => FakeOpenAiServer.Error(401, "invalid_request_error", "Incorrect API key provided: sk-test-key.");
+        var document = Samples.CompileError();
+        var id = document["eventId"]!.GetValue<string>();
+
+        using var response = await gateway.Http.PostFailureAsync(document);
+        await WaitUntil(() => provider.Requests.Count >= 3, TimeSpan.FromSeconds(20));
+        await Task.Delay(300);
+
+        using var status = await gateway.Http.GetAsync($"/v1/triages/{id}");
+        Assert.Equal(HttpStatusCode.Accepted, status.StatusCode);
+        Assert.Equal("routed", (await status.JsonAsync())["status"]!.GetValue<string>());
+        // The management API refreshes its counts every few seconds.
+        var parked = 0;
+        for (var i = 0; i < 60 && parked == 0; i++)
+        {
+            await Task.Delay(250);
+            parked = await broker.MessagesInAsync(BusTopology.ProviderQueue("fake") + "_error");
+        }
+
+        Assert.Equal(1, parked);
+        Assert.Equal(3, provider.Requests.Count);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "the condition did not hold in time");
+    }
+}
