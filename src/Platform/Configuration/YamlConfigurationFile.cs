@@ -24,19 +24,21 @@ public sealed partial class YamlConfigurationFile
 
     private Dictionary<string, int> Lines { get; }
 
-    /// <summary>"triage.yaml:12" for a key read from the file, null for one that came from elsewhere.</summary>
+    /// <summary>
+    /// "triage.yaml:12" for a key read from the file. A key the file lacks is placed at its nearest section that
+    /// the file has (a missing base_url at its provider); null when nothing of it came from the file.
+    /// </summary>
     public string? LocationOf(string key)
     {
-        // A key that has no value of its own (a section) is placed by its first child.
-        if (Lines.TryGetValue(key, out var line))
+        for (var at = key; at.Length > 0; at = ConfigurationPath.GetParentPath(at) ?? string.Empty)
         {
-            return $"{Path}:{line}";
+            if (Lines.TryGetValue(at, out var line))
+            {
+                return $"{Path}:{line}";
+            }
         }
 
-        var prefix = key + ConfigurationPath.KeyDelimiter;
-        var child = Lines.Where(l => l.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            .Select(l => (int?)l.Value).Min();
-        return child is null ? null : $"{Path}:{child}";
+        return null;
     }
 
     /// <summary>Reads and flattens the file; throws <see cref="ConfigurationException"/> naming file, line and key.</summary>
