@@ -48,7 +48,7 @@ internal static class Demo
             return failures == 0 ? 0 : 1;
         }
 
-        Console.WriteLine($"The gateway keeps serving at {address}: try `triage publish FILE --url {address} --wait`. Ctrl+C stops it.");
+        Console.WriteLine($"The gateway keeps serving at {address}: try `dotnet run --project src/Host -- publish FILE --url {address} --wait`. Ctrl+C stops it.");
         return KeepServing;
     }
 }

@@ -20,7 +20,11 @@ internal static class PublishCommand
             Description = "Seconds to wait for the triage with --wait.",
             DefaultValueFactory = _ => 60,
         };
-        var command = new Command("publish", "Post a build failure to a running gateway.") { file, url, wait, timeout };
+        var repeat = new Option<int>("--repeat")
+        {
+            Description = "Post N copies one after another, each under a fresh eventId, wait for each triage, and print the time from POST to stored result (median, p90, min, max).",
+        };
+        var command = new Command("publish", "Post a build failure to a running gateway.") { file, url, wait, timeout, repeat };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var path = parse.GetValue(file)!;
@@ -39,6 +43,11 @@ internal static class PublishCommand
             using var client = new TriageClient(new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) });
             try
             {
+                if (parse.GetValue(repeat) > 0)
+                {
+                    return await RepeatAsync(client, await File.ReadAllTextAsync(path.FullName, cancellationToken), parse.GetValue(repeat), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
+                }
+
                 var (status, body, id) = await client.PostAsync(await File.ReadAllBytesAsync(path.FullName, cancellationToken), cancellationToken);
                 Console.WriteLine($"{(int)status} {body}");
                 if (status != HttpStatusCode.Accepted || id is null)
@@ -68,5 +77,31 @@ internal static class PublishCommand
             }
         });
         return command;
+    }
+
+    private static async Task<int> RepeatAsync(TriageClient client, string document, int count, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(document)!.AsObject();
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var timings = new List<double>();
+        for (var i = 0; i < count; i++)
+        {
+            json["eventId"] = $"repeat-{run}-{i}";
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var (status, body, id) = await client.PostAsync(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()), cancellationToken);
+            if (id is null || await client.WaitAsync(id, timeout, cancellationToken) is null)
+            {
+                await Console.Error.WriteLineAsync($"copy {i}: {(int)status} {body}, or no triage within {timeout.TotalSeconds} s");
+                return 1;
+            }
+
+            timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        timings.Sort();
+        double At(double q) => timings[(int)Math.Min(timings.Count - 1, Math.Ceiling(q * timings.Count) - 1)];
+        Console.WriteLine(
+            $"{count} triages, POST to stored result (ms, polled): median {At(0.5):0.0}, p90 {At(0.9):0.0}, min {timings[0]:0.0}, max {timings[^1]:0.0}");
+        return 0;
     }
 }

@@ -30,7 +30,7 @@ public sealed class TriageClient(HttpClient http) : IDisposable
     public async Task<TriageCompleted?> WaitAsync(string id, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var delay = TimeSpan.FromMilliseconds(20);
+        var delay = TimeSpan.FromMilliseconds(5);
         while (DateTime.UtcNow < deadline)
         {
             using var response = await http.GetAsync($"/v1/triages/{Uri.EscapeDataString(id)}", cancellationToken);
@@ -41,7 +41,7 @@ public sealed class TriageClient(HttpClient http) : IDisposable
             }
 
             await Task.Delay(delay, cancellationToken);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 500));
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 1.5, 250));
         }
 
         return null;
