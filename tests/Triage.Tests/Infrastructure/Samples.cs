@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Triage.Contracts;
 
 namespace Triage.Tests.Infrastructure;
 
@@ -17,4 +18,16 @@ public static class Samples
         document["eventId"] = eventId ?? "test-" + Guid.NewGuid().ToString("N");
         return document;
     }
+
+    /// <summary>A minimal failure with the given log, for tests of what reads logs.</summary>
+    public static BuildFailed Failure(string log, string? eventId = null) => new()
+    {
+        EventId = eventId ?? "e1",
+        Source = "jenkins",
+        Job = "job",
+        BuildNumber = "1",
+        Route = "build_triage",
+        Log = log,
+        ReceivedAt = DateTimeOffset.UtcNow,
+    };
 }

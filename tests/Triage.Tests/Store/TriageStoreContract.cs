@@ -98,16 +98,7 @@ public abstract class TriageStoreContract : IAsyncLifetime
         Assert.Null(await Store.FindAsync(removed.EventId, default));
     }
 
-    private static BuildFailed Failure() => new()
-    {
-        EventId = "store-" + Guid.NewGuid().ToString("N"),
-        Source = "jenkins",
-        Job = "job",
-        BuildNumber = "1",
-        Route = "build_triage",
-        Log = "log",
-        ReceivedAt = DateTimeOffset.UtcNow,
-    };
+    private static BuildFailed Failure() => Infrastructure.Samples.Failure("log", "store-" + Guid.NewGuid().ToString("N"));
 
     private static TriageCompleted Result(string eventId, string provider) => new()
     {

@@ -69,13 +69,5 @@ public sealed class RuleBasedTriagerTests
         Assert.DoesNotContain("\u001b", verdict.SuspectedCause);
     }
 
-    private static BuildFailed Failure(string log) => new()
-    {
-        EventId = "e1",
-        Source = "jenkins",
-        Job = "job",
-        BuildNumber = "1",
-        Route = "build_triage",
-        Log = log,
-    };
+    private static BuildFailed Failure(string log) => Infrastructure.Samples.Failure(log);
 }

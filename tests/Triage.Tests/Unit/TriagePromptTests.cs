@@ -42,14 +42,6 @@ public sealed class TriagePromptTests
         EventId = "e1",
         Route = "build_triage",
         Provider = "p",
-        Failure = new BuildFailed
-        {
-            EventId = "e1",
-            Source = "jenkins",
-            Job = "job",
-            BuildNumber = "1",
-            Route = "build_triage",
-            Log = excerpt,
-        },
+        Failure = Infrastructure.Samples.Failure(excerpt),
     };
 }
