@@ -21,6 +21,15 @@ public sealed record TriageCompleted
     /// <summary>0..1.</summary>
     public double Confidence { get; init; }
 
+    /// <summary>0..1: how likely the failure is a flaky test or infrastructure hiccup rather than a real defect.</summary>
+    public double FlakyLikelihood { get; init; }
+
+    /// <summary>At most three concrete next steps.</summary>
+    public IReadOnlyList<string> NextSteps { get; init; } = [];
+
+    /// <summary>How many secrets were redacted from what the provider was shown.</summary>
+    public int RedactedSecrets { get; init; }
+
     public required string Provider { get; init; }
 
     public required string Model { get; init; }

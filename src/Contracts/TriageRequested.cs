@@ -16,5 +16,8 @@ public sealed record TriageRequested
     /// <summary>The failure, its <see cref="BuildFailed.Log"/> replaced by the redacted failure excerpt.</summary>
     public required BuildFailed Failure { get; init; }
 
+    /// <summary>Secrets the router redacted from the excerpt, failing tests and build facts.</summary>
+    public int RedactedSecrets { get; init; }
+
     public DateTimeOffset RequestedAt { get; init; }
 }

@@ -1,5 +1,8 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Triage.Platform.Configuration;
+using Triage.Platform.Redaction;
 using Triage.Platform.Bus;
 using Triage.Router.Recording;
 using Triage.Router.Routing;
@@ -9,10 +12,11 @@ namespace Triage.Router;
 /// <summary>The router's queue takes BuildFailed; the recorder's queue takes every TriageCompleted.</summary>
 public sealed class RouterRole : IBusRole
 {
-    public static RouterRole Add(IServiceCollection services)
+    public static RouterRole Add(IServiceCollection services, TriageOptions options)
     {
         services.AddSingleton<RouteTable>();
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(new SecretRedactor(options.Redaction.Patterns));
         return new RouterRole();
     }
 

@@ -1,5 +1,9 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Triage.Platform.Redaction;
+using Triage.Workers.Ownership;
+using Triage.Workers.Prompt;
 using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
 using Triage.Workers.Pools;
@@ -15,9 +19,11 @@ public sealed class WorkersRole(TriageOptions options, IReadOnlyCollection<strin
 {
     public static WorkersRole Add(IServiceCollection services, TriageOptions options, IReadOnlyCollection<string>? onlyProviders = null)
     {
-        services.AddHttpClient();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(new SecretRedactor(options.Redaction.Patterns));
+        services.AddSingleton<OwnershipDirectory>();
+        services.AddSingleton<TriagePrompt>();
         services.AddSingleton<ProviderRegistry>();
-        services.AddSingleton(TimeProvider.System);
         return new WorkersRole(options, onlyProviders ?? []);
     }
 
@@ -40,7 +46,6 @@ public sealed class WorkersRole(TriageOptions options, IReadOnlyCollection<strin
                 endpoint.ConfigureConsumeTopology = false;
                 endpoint.ConcurrentMessageLimit = provider.Capacity;
                 endpoint.PrefetchCount = provider.Capacity * 2;
-                endpoint.UseMessageRetry(retry => retry.Intervals(250, 1000));
                 endpoint.ConfigureConsumer<TriageRequestedConsumer>(context);
             });
         }

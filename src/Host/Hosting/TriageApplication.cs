@@ -52,7 +52,7 @@ public static class TriageApplication
         var roles = new List<IBusRole>();
         if (settings.Roles.HasFlag(TriageRoles.Router))
         {
-            roles.Add(RouterRole.Add(services));
+            roles.Add(RouterRole.Add(services, options));
         }
 
         if (settings.Roles.HasFlag(TriageRoles.Workers))

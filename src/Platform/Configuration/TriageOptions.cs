@@ -19,6 +19,11 @@ public sealed class TriageOptions
 
     public IngestOptions Ingest { get; set; } = new();
 
+    public RedactionOptions Redaction { get; set; } = new();
+
+    /// <summary>Whom to suggest for a repository's failures, by repository (owner/name as the build reports it).</summary>
+    public Dictionary<string, OwnershipOptions> Ownership { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The folder relative paths in the file are read from: the config file's own folder.</summary>
     [ConfigurationKeyName("__base_directory")]
     public string BaseDirectory { get; set; } = Directory.GetCurrentDirectory();
@@ -44,6 +49,25 @@ public sealed class ProviderOptions
 
     [ConfigurationKeyName("timeout_ms")]
     public int TimeoutMs { get; set; } = 30_000;
+
+    /// <summary>Retries after the first attempt, for rate limits, overload, server and transport errors.</summary>
+    [ConfigurationKeyName("max_retries")]
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>The longest Retry-After the pool waits for; a longer one fails the attempt over instead.</summary>
+    [ConfigurationKeyName("retry_after_cap_ms")]
+    public int RetryAfterCapMs { get; set; } = 20_000;
+
+    /// <summary>How long the circuit stays open once the provider is judged down.</summary>
+    [ConfigurationKeyName("break_duration_ms")]
+    public int BreakDurationMs { get; set; } = 30_000;
+
+    [ConfigurationKeyName("max_output_tokens")]
+    public int MaxOutputTokens { get; set; } = 1024;
+
+    /// <summary>The budget of the log excerpt in the prompt, in tokens (about four characters each).</summary>
+    [ConfigurationKeyName("max_excerpt_tokens")]
+    public int MaxExcerptTokens { get; set; } = 4000;
 
     [ConfigurationKeyName("input_usd_per_mtok")]
     public decimal? InputUsdPerMillionTokens { get; set; }
@@ -113,6 +137,25 @@ public sealed class StoreOptions
 
     /// <summary>SQLite file of the embedded store, relative to the config file.</summary>
     public string Sqlite { get; set; } = "triage.db";
+}
+
+public sealed class RedactionOptions
+{
+    /// <summary>Regular expressions of secrets of your own, redacted on top of the built-in ones.</summary>
+    public List<string> Patterns { get; set; } = [];
+}
+
+public sealed class OwnershipOptions
+{
+    /// <summary>CODEOWNERS text of the repository.</summary>
+    public string? Codeowners { get; set; }
+
+    /// <summary>A CODEOWNERS file, relative to the config file.</summary>
+    [ConfigurationKeyName("codeowners_file")]
+    public string? CodeownersFile { get; set; }
+
+    /// <summary>Path pattern to owner, applied after the CODEOWNERS rules.</summary>
+    public Dictionary<string, string> Paths { get; set; } = new(StringComparer.Ordinal);
 }
 
 public sealed class IngestOptions

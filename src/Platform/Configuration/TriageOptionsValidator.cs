@@ -8,12 +8,13 @@ public static class TriageOptionsValidator
 {
     private static readonly HashSet<string> Sections = new(StringComparer.OrdinalIgnoreCase)
     {
-        "providers", "routing", "cache", "bus", "store", "ingest",
+        "providers", "routing", "cache", "bus", "store", "ingest", "redaction", "ownership",
     };
 
     private static readonly HashSet<string> ProviderKeys = new(StringComparer.OrdinalIgnoreCase)
     {
         "type", "base_url", "api_key", "model", "weight", "capacity", "timeout_ms", "input_usd_per_mtok", "output_usd_per_mtok",
+        "max_retries", "retry_after_cap_ms", "break_duration_ms", "max_output_tokens", "max_excerpt_tokens",
     };
 
     private static readonly HashSet<string> RouteKeys = new(StringComparer.OrdinalIgnoreCase)
@@ -36,10 +37,6 @@ public static class TriageOptionsValidator
             if (!ProviderType.All.Contains(provider.Type))
             {
                 errors.Add(($"{at}.type", $"'{provider.Type}' is not a provider type; use one of {string.Join(", ", ProviderType.All)}"));
-            }
-            else if (provider.Type == ProviderType.Anthropic)
-            {
-                errors.Add(($"{at}.type", "the anthropic provider is not available in this version; use openai-compatible or builtin"));
             }
 
             if (provider.Type is ProviderType.OpenAi or ProviderType.Anthropic && string.IsNullOrWhiteSpace(provider.ApiKey))
@@ -76,6 +73,56 @@ public static class TriageOptionsValidator
             if (provider.TimeoutMs < 1)
             {
                 errors.Add(($"{at}.timeout_ms", "must be a positive number of milliseconds"));
+            }
+
+            if (provider.MaxRetries is < 0 or > 10)
+            {
+                errors.Add(($"{at}.max_retries", "must be from 0 to 10"));
+            }
+
+            if (provider.RetryAfterCapMs < 0)
+            {
+                errors.Add(($"{at}.retry_after_cap_ms", "must be 0 or more milliseconds"));
+            }
+
+            if (provider.BreakDurationMs < 500)
+            {
+                errors.Add(($"{at}.break_duration_ms", "must be at least 500 milliseconds"));
+            }
+
+            if (provider.MaxOutputTokens < 64)
+            {
+                errors.Add(($"{at}.max_output_tokens", "must be at least 64"));
+            }
+
+            if (provider.MaxExcerptTokens < 100)
+            {
+                errors.Add(($"{at}.max_excerpt_tokens", "must be at least 100"));
+            }
+
+            if (provider.InputUsdPerMillionTokens < 0 || provider.OutputUsdPerMillionTokens < 0)
+            {
+                errors.Add(($"{at}.input_usd_per_mtok", "prices cannot be negative"));
+            }
+        }
+
+        for (var i = 0; i < options.Redaction.Patterns.Count; i++)
+        {
+            try
+            {
+                _ = new System.Text.RegularExpressions.Regex(options.Redaction.Patterns[i]);
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add(($"redaction.patterns.{i}", $"not a valid regular expression: {e.Message}"));
+            }
+        }
+
+        foreach (var (repository, ownership) in options.Ownership)
+        {
+            if (ownership.CodeownersFile is { Length: > 0 } file && !File.Exists(Path.GetFullPath(file, options.BaseDirectory)))
+            {
+                errors.Add(($"ownership.{repository}.codeowners_file", $"'{Path.GetFullPath(file, options.BaseDirectory)}' does not exist"));
             }
         }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Triage.Contracts;
 using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
+using Triage.Platform.Redaction;
 using Triage.Platform.Store;
 using Triage.Router.Excerpts;
 
@@ -13,6 +14,7 @@ public sealed partial class BuildFailedConsumer(
     ITriageStore store,
     RouteTable routes,
     TriageOptions options,
+    SecretRedactor redactor,
     TimeProvider time,
     ILogger<BuildFailedConsumer> logger) : IConsumer<BuildFailed>
 {
@@ -33,6 +35,7 @@ public sealed partial class BuildFailedConsumer(
         }
 
         var provider = routes.FirstProvider(failure.Route);
+        var (view, redacted) = ProviderView.Of(failure, redactor);
         var endpoint = await context.GetSendEndpoint(BusTopology.ProviderQueueAddress(provider, options.Bus.UsesRabbitMq));
         await endpoint.Send(
             new TriageRequested
@@ -41,7 +44,8 @@ public sealed partial class BuildFailedConsumer(
                 Route = failure.Route,
                 Provider = provider,
                 Attempt = 1,
-                Failure = failure with { Log = FailureExcerpt.From(failure.Log) },
+                Failure = view,
+                RedactedSecrets = redacted,
                 RequestedAt = time.GetUtcNow(),
             },
             context.CancellationToken);

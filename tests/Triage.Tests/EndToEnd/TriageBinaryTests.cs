@@ -24,11 +24,11 @@ public sealed class TriageBinaryTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await using var broker = await RabbitMqVirtualHost.CreateAsync();
         await using var database = await PostgresDatabase.CreateAsync();
-        await using var provider = await FakeOpenAiServer.StartAsync();
+        await using var provider = await FakeProviderServer.StartAsync();
         var config = Path.Combine(directory, "triage.yaml");
         await File.WriteAllTextAsync(config, $"""
             providers:
-              vllm: {"{"} type: openai-compatible, base_url: "{provider.BaseUrl}", model: {FakeOpenAiServer.Model}, capacity: 2 {"}"}
+              vllm: {"{"} type: openai-compatible, base_url: "{provider.BaseUrl}", model: {FakeProviderServer.Model}, capacity: 2 {"}"}
             routing:
               build_triage: {"{"} providers: [vllm] {"}"}
             bus:
@@ -59,7 +59,7 @@ public sealed class TriageBinaryTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         Assert.Equal(5, provider.Requests.Count);
-        Assert.Null(provider.Authorizations.First());
+        Assert.Null(provider.Requests.First().Header("authorization"));
         output.WriteLine($"POST → stored result over RabbitMQ and PostgreSQL, in ms: {string.Join(", ", timings.Select(t => t.ToString("0.0")))}");
     }
 

@@ -11,17 +11,17 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
 {
     private RabbitMqVirtualHost broker = null!;
     private PostgresDatabase database = null!;
-    private FakeOpenAiServer provider = null!;
+    private FakeProviderServer provider = null!;
     private GatewayUnderTest gateway = null!;
 
     public async Task InitializeAsync()
     {
         broker = await RabbitMqVirtualHost.CreateAsync();
         database = await PostgresDatabase.CreateAsync();
-        provider = await FakeOpenAiServer.StartAsync();
+        provider = await FakeProviderServer.StartAsync();
         gateway = await GatewayUnderTest.StartAsync($"""
             providers:
-              fake: {"{"} type: openai-compatible, base_url: "{provider.BaseUrl}", model: {FakeOpenAiServer.Model}, api_key: sk-test-key, input_usd_per_mtok: 0.4, output_usd_per_mtok: 1.6 {"}"}
+              fake: {"{"} type: openai-compatible, base_url: "{provider.BaseUrl}", model: {FakeProviderServer.Model}, api_key: sk-test-key, input_usd_per_mtok: 0.4, output_usd_per_mtok: 1.6 {"}"}
               rules: {"{"} type: builtin {"}"}
             routing:
               build_triage: {"{"} providers: [fake] {"}"}
@@ -30,6 +30,9 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
               rabbitmq: "{broker.Uri}"
             store:
               postgres: "{database.ConnectionString}"
+            ownership:
+              acme/payments-service:
+                paths: {"{"} "src/main/java/com/acme/payments/": "@acme/payments" {"}"}
             """);
     }
 
@@ -60,14 +63,14 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
         var triage = await gateway.Http.WaitForTriageAsync(id);
 
         Assert.Equal("fake", triage.Provider);
-        Assert.Equal(FakeOpenAiServer.Model, triage.Model);
+        Assert.Equal(FakeProviderServer.Model, triage.Model);
         Assert.Equal(TriageCategory.CompileError, triage.Category);
         Assert.Equal(["@acme/payments"], triage.SuggestedOwners);
         Assert.Equal(new TokenUsage(812, 64), triage.Usage);
         Assert.Equal(((812 * 0.4m) + (64 * 1.6m)) / 1_000_000m, triage.CostUsd);
         Assert.Equal(1, await database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}' AND status = 'completed' AND provider = 'fake'"));
-        Assert.Equal("Bearer sk-test-key", Assert.Single(provider.Authorizations));
-        Assert.Contains("cannot find symbol", FakeOpenAiServer.UserMessage(Assert.Single(provider.Requests)));
+        Assert.Equal("Bearer sk-test-key", Assert.Single(provider.Requests).Header("authorization"));
+        Assert.Contains("cannot find symbol", Assert.Single(provider.Requests).UserMessage);
     }
 
     [SkippableFact]
@@ -108,12 +111,12 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
     [SkippableFact]
     public async Task A_provider_error_leaves_the_failure_pending_rather_than_inventing_a_result()
     {
-        provider.Respond = _ => FakeOpenAiServer.Error(401, "invalid_request_error", "Incorrect API key provided: sk-test-key.");
+        provider.Reply = _ => FakeReply.Error(401, "invalid_request_error", "Incorrect API key provided: sk-test-key.");
         var document = Samples.CompileError();
         var id = document["eventId"]!.GetValue<string>();
 
         using var response = await gateway.Http.PostFailureAsync(document);
-        await WaitUntil(() => provider.Requests.Count >= 3, TimeSpan.FromSeconds(20));
+        await WaitUntil(() => provider.Requests.Count >= 1, TimeSpan.FromSeconds(20));
         await Task.Delay(300);
 
         using var status = await gateway.Http.GetAsync($"/v1/triages/{id}");
@@ -128,7 +131,9 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
         }
 
         Assert.Equal(1, parked);
-        Assert.Equal(3, provider.Requests.Count);
+
+        // A bad key is not retried: the pipeline fails the attempt at once.
+        Assert.Single(provider.Requests);
     }
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)

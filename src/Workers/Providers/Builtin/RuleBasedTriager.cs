@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Triage.Contracts;
 using Triage.Platform.Text;
+using Triage.Workers.Ownership;
 
 namespace Triage.Workers.Providers.Builtin;
 
@@ -9,7 +10,7 @@ namespace Triage.Workers.Providers.Builtin;
 /// of failure it is, where it shows, and which tests failed. It needs no model and no network, so it is the
 /// default of the embedded mode and every route's last resort.
 /// </summary>
-public sealed partial class RuleBasedTriager(string name) : ITriageProvider
+public sealed partial class RuleBasedTriager(string name, OwnershipDirectory? ownership = null) : ITriageProvider
 {
     public const string ModelName = "rules-v1";
 
@@ -33,6 +34,11 @@ public sealed partial class RuleBasedTriager(string name) : ITriageProvider
     public Task<ProviderAnswer> TriageAsync(TriageRequested request, CancellationToken cancellationToken)
     {
         var verdict = Triage(request.Failure);
+        if (ownership?.OwnersOf(request.Failure) is { Count: > 0 } hints)
+        {
+            verdict = verdict with { SuggestedOwners = hints[0].Owners };
+        }
+
         return Task.FromResult(new ProviderAnswer(verdict, ModelName, new TokenUsage(0, 0)));
     }
 
@@ -57,7 +63,9 @@ public sealed partial class RuleBasedTriager(string name) : ITriageProvider
                 category,
                 cause,
                 [],
-                Math.Min(0.3 + (0.1 * hits.Count) + (tests.Count > 0 ? 0.1 : 0), 0.7));
+                Math.Min(0.3 + (0.1 * hits.Count) + (tests.Count > 0 ? 0.1 : 0), 0.7),
+                FlakyLikelihood(category),
+                NextSteps(category, cause));
         }
 
         var last = lines.Select(l => l.Trim()).LastOrDefault(l => l.Length > 0) ?? "the log is empty";
@@ -66,8 +74,32 @@ public sealed partial class RuleBasedTriager(string name) : ITriageProvider
             TriageCategory.Unknown,
             $"Last line of the log: {Shorten(last)}",
             [],
-            0.1);
+            0.1,
+            0.2,
+            ["Read the end of the build log: the built-in rules found no known failure pattern."]);
     }
+
+    /// <summary>Timeouts, network and infrastructure failures tend to pass on a rerun; compile errors never do.</summary>
+    private static double FlakyLikelihood(string category) => category switch
+    {
+        TriageCategory.Network or TriageCategory.Infrastructure => 0.7,
+        TriageCategory.Timeout => 0.5,
+        TriageCategory.OutOfMemory => 0.3,
+        TriageCategory.TestFailure => 0.2,
+        _ => 0.05,
+    };
+
+    private static IReadOnlyList<string> NextSteps(string category, string cause) => category switch
+    {
+        TriageCategory.CompileError => [$"Fix the compile error: {cause}", "Build locally before pushing."],
+        TriageCategory.TestFailure => ["Run the failing tests locally.", "Check the last change to the code they cover."],
+        TriageCategory.Dependency => ["Check that the dependency and version exist in the registry the build uses.", "Check credentials and mirrors of the package registry."],
+        TriageCategory.Network => ["Rerun the build; if it fails again, check the remote service and the agent's network."],
+        TriageCategory.OutOfMemory => ["Raise the memory limit of the step or the agent.", "Look for a leak or an unbounded input in the failing step."],
+        TriageCategory.Timeout => ["Rerun once to rule out a slow agent.", "Find the step that hangs and add a timeout to it."],
+        TriageCategory.Infrastructure => ["Rerun on another agent.", "Tell the CI platform team if it repeats."],
+        _ => ["Check the build's configuration and the tools on the agent."],
+    };
 
     private static string Summarise(string description, BuildFailed failure, string cause, IReadOnlyList<string> tests)
     {
