@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Triage.Tests.Infrastructure;
+namespace Triage.Fakes;
 
 public enum WireFormat
 {
@@ -93,8 +93,14 @@ public sealed class FakeProviderServer : IAsyncDisposable
 
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
+    /// <summary>Whether requests are kept in <see cref="Requests"/>; a benchmark turns it off.</summary>
+    public bool Record { get; set; } = true;
+
     /// <summary>The reply to the request with this number (1 for the first); a test may replace it.</summary>
     public Func<int, FakeReply> Reply { get; set; } = _ => FakeReply.Answer(DefaultAnswer);
+
+    /// <summary>Added before every reply, for benchmarks with a realistic upstream; zero by default.</summary>
+    public TimeSpan Latency { get; set; } = TimeSpan.Zero;
 
     /// <summary>The base_url to configure: OpenAI's ends in /v1, Anthropic's is the root.</summary>
     public string BaseUrl { get; private set; } = string.Empty;
@@ -118,9 +124,22 @@ public sealed class FakeProviderServer : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         var body = await JsonDocument.ParseAsync(context.Request.Body);
-        var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
-        Requests.Enqueue(new RecordedRequest(body, headers));
+        if (Record)
+        {
+            var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
+            Requests.Enqueue(new RecordedRequest(body, headers));
+        }
+        else
+        {
+            body.Dispose();
+        }
+
         var reply = Reply(Interlocked.Increment(ref count));
+        if (Latency > TimeSpan.Zero)
+        {
+            reply = FakeReply.Slow(Latency, reply);
+        }
+
         while (reply is SlowReply slow)
         {
             try

@@ -1,0 +1,20 @@
+// The bench harness: `dotnet run -c Release --project bench/Triage.Bench -- SCENARIO [options]`.
+// Every scenario measures the thing and its floor side by side, interleaved, in one run: the machine is noisy.
+using Triage.Bench;
+
+var scenario = args.FirstOrDefault();
+switch (scenario)
+{
+    case "provider-overhead":
+        return await ProviderOverhead.RunAsync(Options.Parse(args.Skip(1).ToArray()));
+    default:
+        Console.Error.WriteLine("""
+            usage: dotnet run -c Release --project bench/Triage.Bench -- SCENARIO [--calls N] [--latency-ms N] [--json FILE]
+
+            scenarios:
+              provider-overhead   time one triage through a provider pool's client (SDK, IChatClient, resilience
+                                  pipeline, prompt, validation) against the same fake server called with a bare
+                                  HttpClient, for the OpenAI-compatible and the Anthropic wire format
+            """);
+        return 2;
+}
