@@ -27,14 +27,14 @@ public sealed class GatewayUnderTest : IAsyncDisposable
     public ITriageStore Store => app.Services.GetRequiredService<ITriageStore>();
 
     /// <summary>Starts a gateway from triage.yaml text; with none, the embedded defaults on a fresh SQLite file.</summary>
-    public static async Task<GatewayUnderTest> StartAsync(string? yaml = null, IDictionary<string, string?>? overrides = null)
+    public static async Task<GatewayUnderTest> StartAsync(string? yaml = null, IDictionary<string, string?>? overrides = null, HostSettings? settings = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "triage-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, "triage.yaml");
         await File.WriteAllTextAsync(path, yaml ?? string.Empty);
         var options = TriageConfiguration.Load(path, overrides);
-        var app = TriageApplication.Build(options, HostSettings.All("http://127.0.0.1:0"));
+        var app = TriageApplication.Build(options, settings ?? HostSettings.All("http://127.0.0.1:0"));
         await TriageApplication.StartAsync(app, CancellationToken.None);
         return new GatewayUnderTest(app, directory);
     }
