@@ -77,11 +77,23 @@ public static class TriageCommandLine
             var named = parse.GetValue(config);
 
             // Without a config file, a fresh database per demo: the samples are triaged anew every time.
+            var scratch = Path.Combine(Path.GetTempPath(), $"triage-demo-{Environment.ProcessId}.db");
             var overrides = TriageConfiguration.Locate(named) is null
-                ? new Dictionary<string, string?> { ["store:sqlite"] = Path.Combine(Path.GetTempPath(), $"triage-demo-{Environment.ProcessId}.db") }
+                ? new Dictionary<string, string?> { ["store:sqlite"] = scratch }
                 : null;
             var settings = HostSettings.All(parse.GetValue(urls)!);
-            return await HostAsync(named, settings, overrides, (app, ct) => Demo.RunAsync(app, parse.GetValue(exit), ct), cancellationToken);
+            try
+            {
+                return await HostAsync(named, settings, overrides, (app, ct) => Demo.RunAsync(app, parse.GetValue(exit), ct), cancellationToken);
+            }
+            finally
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                foreach (var file in new[] { scratch, scratch + "-wal", scratch + "-shm" })
+                {
+                    File.Delete(file);
+                }
+            }
         });
         return command;
     }

@@ -16,7 +16,10 @@ namespace Triage.Workers.Providers.Resilience;
 public sealed class ProviderResilience
 {
     private readonly ResiliencePipeline pipeline;
+    public const int MaxRecentRetries = 100;
+
     private readonly CircuitBreakerStateProvider circuit = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<RetryRecord> recentRetries = new();
 
     public ProviderResilience(string provider, ProviderOptions options, TimeProvider time)
     {
@@ -40,7 +43,11 @@ public sealed class ProviderResilience
                     args.Outcome.Exception is ProviderException { RetryAfter: { } after } ? after : (TimeSpan?)null),
                 OnRetry = args =>
                 {
-                    Retries.Add(new RetryRecord(args.AttemptNumber + 1, args.RetryDelay, (args.Outcome.Exception as ProviderException)?.Failure));
+                    recentRetries.Enqueue(new RetryRecord(args.AttemptNumber + 1, args.RetryDelay, (args.Outcome.Exception as ProviderException)?.Failure));
+                    while (recentRetries.Count > MaxRecentRetries && recentRetries.TryDequeue(out _))
+                    {
+                    }
+
                     return ValueTask.CompletedTask;
                 },
             })
@@ -62,8 +69,8 @@ public sealed class ProviderResilience
     /// <summary>Closed, open, half-open or isolated: the provider's health as this pool sees it.</summary>
     public CircuitState Circuit => circuit.CircuitState;
 
-    /// <summary>Retries made so far, in order (for tests and diagnostics; bounded by the pool's lifetime).</summary>
-    public System.Collections.Concurrent.ConcurrentBag<RetryRecord> Retries { get; } = [];
+    /// <summary>The most recent retries, oldest first, for diagnostics; at most <see cref="MaxRecentRetries"/>.</summary>
+    public IReadOnlyCollection<RetryRecord> Retries => recentRetries;
 
     /// <summary>Runs one provider call under the pipeline; every failure comes out as a <see cref="ProviderException"/>.</summary>
     public async Task<T> ExecuteAsync<T>(Func<HttpExchange, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
