@@ -7,49 +7,24 @@ using Triage.Tests.Infrastructure;
 namespace Triage.Tests.Integration;
 
 /// <summary>The whole flow in one process on the real RabbitMQ and PostgreSQL, with an OpenAI-compatible fake provider.</summary>
-public sealed class DistributedPipelineTests : IAsyncLifetime
+public sealed class DistributedPipelineTests : DistributedGatewayTest
 {
-    private RabbitMqVirtualHost broker = null!;
-    private PostgresDatabase database = null!;
     private FakeProviderServer provider = null!;
-    private GatewayUnderTest gateway = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<string> ConfigurationAsync()
     {
-        broker = await RabbitMqVirtualHost.CreateAsync();
-        database = await PostgresDatabase.CreateAsync();
-        provider = await FakeProviderServer.StartAsync();
-        gateway = await GatewayUnderTest.StartAsync($"""
+        provider = await OwnAsync(FakeProviderServer.StartAsync());
+        return $"""
             providers:
               fake: {"{"} type: openai-compatible, base_url: "{provider.BaseUrl}", model: {FakeProviderServer.Model}, api_key: sk-test-key, input_usd_per_mtok: 0.4, output_usd_per_mtok: 1.6 {"}"}
               rules: {"{"} type: builtin {"}"}
             routing:
               build_triage: {"{"} providers: [fake] {"}"}
               offline: {"{"} providers: [rules] {"}"}
-            bus:
-              rabbitmq: "{broker.Uri}"
-            store:
-              postgres: "{database.ConnectionString}"
             ownership:
               acme/payments-service:
                 paths: {"{"} "src/main/java/com/acme/payments/": "@acme/payments" {"}"}
-            """);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (gateway is not null)
-        {
-            await gateway.DisposeAsync();
-        }
-
-        foreach (var resource in new IAsyncDisposable?[] { provider, database, broker })
-        {
-            if (resource is not null)
-            {
-                await resource.DisposeAsync();
-            }
-        }
+            """;
     }
 
     [SkippableFact]
@@ -58,9 +33,9 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
         var document = Samples.CompileError();
         var id = document["eventId"]!.GetValue<string>();
 
-        using var response = await gateway.Http.PostFailureAsync(document);
+        using var response = await Gateway.Http.PostFailureAsync(document);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var triage = await gateway.Http.WaitForTriageAsync(id);
+        var triage = await Gateway.Http.WaitForTriageAsync(id);
 
         Assert.Equal("fake", triage.Provider);
         Assert.Equal(FakeProviderServer.Model, triage.Model);
@@ -68,7 +43,7 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
         Assert.Equal(["@acme/payments"], triage.SuggestedOwners);
         Assert.Equal(new TokenUsage(812, 64), triage.Usage);
         Assert.Equal(((812 * 0.4m) + (64 * 1.6m)) / 1_000_000m, triage.CostUsd);
-        Assert.Equal(1, await database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}' AND status = 'completed' AND provider = 'fake'"));
+        Assert.Equal(1, await Database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}' AND status = 'completed' AND provider = 'fake'"));
         Assert.Equal("Bearer sk-test-key", Assert.Single(provider.Requests).Header("authorization"));
         Assert.Contains("cannot find symbol", Assert.Single(provider.Requests).UserMessage);
     }
@@ -79,14 +54,14 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
         var document = Samples.CompileError();
         var id = document["eventId"]!.GetValue<string>();
 
-        using var first = await gateway.Http.PostFailureAsync(document);
-        using var second = await gateway.Http.PostFailureAsync(document);
-        await gateway.Http.WaitForTriageAsync(id);
-        using var third = await gateway.Http.PostFailureAsync(document);
+        using var first = await Gateway.Http.PostFailureAsync(document);
+        using var second = await Gateway.Http.PostFailureAsync(document);
+        await Gateway.Http.WaitForTriageAsync(id);
+        using var third = await Gateway.Http.PostFailureAsync(document);
         await Task.Delay(500);
 
         Assert.Single(provider.Requests);
-        Assert.Equal(1, await database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}'"));
+        Assert.Equal(1, await Database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}'"));
     }
 
     [SkippableFact]
@@ -96,15 +71,15 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
         document["eventId"] = "oom-" + Guid.NewGuid().ToString("N");
         document["route"] = "offline";
 
-        using var response = await gateway.Http.PostFailureAsync(document);
-        var triage = await gateway.Http.WaitForTriageAsync(document["eventId"]!.GetValue<string>());
+        using var response = await Gateway.Http.PostFailureAsync(document);
+        var triage = await Gateway.Http.WaitForTriageAsync(document["eventId"]!.GetValue<string>());
 
         Assert.Equal("rules", triage.Provider);
         Assert.Equal(TriageCategory.OutOfMemory, triage.Category);
         Assert.Empty(provider.Requests);
         foreach (var queue in new[] { BusTopology.ProviderQueue("fake"), BusTopology.ProviderQueue("rules"), BusTopology.RouterQueue, BusTopology.RecorderQueue })
         {
-            Assert.Equal("quorum", await broker.QueueTypeAsync(queue));
+            Assert.Equal("quorum", await Broker.QueueTypeAsync(queue));
         }
     }
 
@@ -115,11 +90,11 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
         var document = Samples.CompileError();
         var id = document["eventId"]!.GetValue<string>();
 
-        using var response = await gateway.Http.PostFailureAsync(document);
+        using var response = await Gateway.Http.PostFailureAsync(document);
         await WaitUntil(() => provider.Requests.Count >= 1, TimeSpan.FromSeconds(20));
         await Task.Delay(300);
 
-        using var status = await gateway.Http.GetAsync($"/v1/triages/{id}");
+        using var status = await Gateway.Http.GetAsync($"/v1/triages/{id}");
         Assert.Equal(HttpStatusCode.Accepted, status.StatusCode);
         Assert.Equal("routed", (await status.JsonAsync())["status"]!.GetValue<string>());
         // The management API refreshes its counts every few seconds.
@@ -127,7 +102,7 @@ public sealed class DistributedPipelineTests : IAsyncLifetime
         for (var i = 0; i < 60 && parked == 0; i++)
         {
             await Task.Delay(250);
-            parked = await broker.MessagesInAsync(BusTopology.ProviderQueue("fake") + "_error");
+            parked = await Broker.MessagesInAsync(BusTopology.ProviderQueue("fake") + "_error");
         }
 
         Assert.Equal(1, parked);

@@ -8,7 +8,7 @@ namespace Triage.Tests.Integration;
 /// Every provider type triages the same sample through its own queue on the real RabbitMQ and PostgreSQL,
 /// and secrets in a log never reach any of them.
 /// </summary>
-public sealed class ProviderTypesPipelineTests : IAsyncLifetime
+public sealed class ProviderTypesPipelineTests : DistributedGatewayTest
 {
     /// <summary>Fabricated, real-looking secrets of the kinds build logs leak.</summary>
     public const string LeakyLog = """
@@ -28,22 +28,17 @@ public sealed class ProviderTypesPipelineTests : IAsyncLifetime
         "Sup3rS3cretPassw0rd", "AKIAQX7WZ3K5N2JDUE4M", "ghp_Zq8vJ2mN4xR7tL1pW9sK3dF6hB0cY5eA2uGi", "hunter2-but-longer", "MIIEowIBAAKCAQEAy8Dbv8prpJ",
     ];
 
-    private RabbitMqVirtualHost broker = null!;
-    private PostgresDatabase database = null!;
     private FakeProviderServer anthropic = null!;
     private FakeProviderServer openai = null!;
     private FakeProviderServer compatible = null!;
-    private GatewayUnderTest gateway = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<string> ConfigurationAsync()
     {
-        broker = await RabbitMqVirtualHost.CreateAsync();
-        database = await PostgresDatabase.CreateAsync();
-        anthropic = await FakeProviderServer.StartAsync(WireFormat.Anthropic);
-        openai = await FakeProviderServer.StartAsync(WireFormat.OpenAi);
-        compatible = await FakeProviderServer.StartAsync(WireFormat.OpenAi);
+        anthropic = await OwnAsync(FakeProviderServer.StartAsync(WireFormat.Anthropic));
+        openai = await OwnAsync(FakeProviderServer.StartAsync(WireFormat.OpenAi));
+        compatible = await OwnAsync(FakeProviderServer.StartAsync(WireFormat.OpenAi));
         compatible.Reply = _ => FakeReply.Answer("Sure! " + FakeProviderServer.DefaultAnswer);
-        gateway = await GatewayUnderTest.StartAsync($"""
+        return $"""
             providers:
               claude: {"{"} type: anthropic, base_url: "{anthropic.BaseUrl}", api_key: sk-ant-test, model: claude-sonnet-4-5 {"}"}
               gpt: {"{"} type: openai, base_url: "{openai.BaseUrl}", api_key: sk-test, model: gpt-4.1-mini {"}"}
@@ -54,30 +49,10 @@ public sealed class ProviderTypesPipelineTests : IAsyncLifetime
               via_gpt: {"{"} providers: [gpt] {"}"}
               via_vllm: {"{"} providers: [vllm] {"}"}
               via_rules: {"{"} providers: [rules] {"}"}
-            bus:
-              rabbitmq: "{broker.Uri}"
-            store:
-              postgres: "{database.ConnectionString}"
             ownership:
               acme/payments-service:
                 codeowners: "/src/main/java/com/acme/payments/ @acme/payments"
-            """);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (gateway is not null)
-        {
-            await gateway.DisposeAsync();
-        }
-
-        foreach (var resource in new IAsyncDisposable?[] { anthropic, openai, compatible, database, broker })
-        {
-            if (resource is not null)
-            {
-                await resource.DisposeAsync();
-            }
-        }
+            """;
     }
 
     [SkippableTheory]
@@ -94,15 +69,15 @@ public sealed class ProviderTypesPipelineTests : IAsyncLifetime
             new System.Text.Json.Nodes.JsonObject { ["name"] = "RefundTest.settles", ["message"] = "connect to postgres://app:Sup3rS3cretPassw0rd@db/app failed" });
         var id = document["eventId"]!.GetValue<string>();
 
-        using var response = await gateway.Http.PostFailureAsync(document);
+        using var response = await Gateway.Http.PostFailureAsync(document);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var triage = await gateway.Http.WaitForTriageAsync(id);
+        var triage = await Gateway.Http.WaitForTriageAsync(id);
 
         Assert.Equal(provider, triage.Provider);
         Assert.Equal(TriageCategory.CompileError, triage.Category);
         Assert.Equal(["@acme/payments"], triage.SuggestedOwners);
         Assert.True(triage.RedactedSecrets >= Secrets.Length, $"{triage.RedactedSecrets} secrets redacted");
-        Assert.Equal(1, await database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}' AND provider = '{provider}'"));
+        Assert.Equal(1, await Database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}' AND provider = '{provider}'"));
         foreach (var request in new[] { anthropic, openai, compatible }.SelectMany(s => s.Requests))
         {
             foreach (var secret in Secrets)

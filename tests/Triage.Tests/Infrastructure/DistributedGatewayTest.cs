@@ -1,0 +1,54 @@
+namespace Triage.Tests.Infrastructure;
+
+/// <summary>
+/// A gateway with every role in this process on a virtual host of the real RabbitMQ and a database of the real
+/// PostgreSQL, both its own. A test class supplies the rest of triage.yaml and the fakes it needs.
+/// </summary>
+public abstract class DistributedGatewayTest : IAsyncLifetime
+{
+    private readonly List<IAsyncDisposable> owned = [];
+
+    protected RabbitMqVirtualHost Broker { get; private set; } = null!;
+
+    protected PostgresDatabase Database { get; private set; } = null!;
+
+    protected GatewayUnderTest Gateway { get; private set; } = null!;
+
+    /// <summary>triage.yaml without its bus and store sections, which this class adds.</summary>
+    protected abstract Task<string> ConfigurationAsync();
+
+    /// <summary>Starts something the test disposes of after the gateway (a fake provider, say).</summary>
+    protected async Task<T> OwnAsync<T>(Task<T> starting)
+        where T : IAsyncDisposable
+    {
+        var resource = await starting;
+        owned.Add(resource);
+        return resource;
+    }
+
+    public async Task InitializeAsync()
+    {
+        Broker = await RabbitMqVirtualHost.CreateAsync();
+        Database = await PostgresDatabase.CreateAsync();
+        var yaml = await ConfigurationAsync();
+        Gateway = await GatewayUnderTest.StartAsync($"""
+            {yaml}
+            bus:
+              rabbitmq: "{Broker.Uri}"
+            store:
+              postgres: "{Database.ConnectionString}"
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        IAsyncDisposable?[] resources = [Gateway, .. Enumerable.Reverse(owned), Database, Broker];
+        foreach (var resource in resources)
+        {
+            if (resource is not null)
+            {
+                await resource.DisposeAsync();
+            }
+        }
+    }
+}
