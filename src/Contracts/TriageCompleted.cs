@@ -34,8 +34,11 @@ public sealed record TriageCompleted
 
     public required string Model { get; init; }
 
-    /// <summary>How many providers were tried before this answer.</summary>
+    /// <summary>How many providers were tried, this one included.</summary>
     public int Attempts { get; init; } = 1;
+
+    /// <summary>Every attempt, oldest first: the failed ones that led here, then this one.</summary>
+    public IReadOnlyList<AttemptOutcome> AttemptHistory { get; init; } = [];
 
     public TokenUsage Usage { get; init; } = new(0, 0);
 

@@ -20,4 +20,13 @@ public sealed record TriageRequested
     public int RedactedSecrets { get; init; }
 
     public DateTimeOffset RequestedAt { get; init; }
+
+    /// <summary>When this attempt must have an answer, queueing included (the route's timeout_ms).</summary>
+    public DateTimeOffset? AttemptDeadline { get; init; }
+
+    /// <summary>When the whole triage must have an answer across attempts (the route's deadline_ms), if set.</summary>
+    public DateTimeOffset? TriageDeadline { get; init; }
+
+    /// <summary>How the earlier attempts at this failure ended, oldest first.</summary>
+    public IReadOnlyList<AttemptOutcome> History { get; init; } = [];
 }

@@ -14,7 +14,10 @@ public sealed class RouterRole : IBusRole
 {
     public static RouterRole Add(IServiceCollection services, TriageOptions options)
     {
+        services.AddSingleton<ProviderStates>();
         services.AddSingleton<RouteTable>();
+        services.AddSingleton<RoutingMetrics>();
+        services.AddSingleton<TriageDispatcher>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new SecretRedactor(options.Redaction.Patterns));
         return new RouterRole();
@@ -23,6 +26,7 @@ public sealed class RouterRole : IBusRole
     public void AddConsumers(IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<BuildFailedConsumer>();
+        bus.AddConsumer<AttemptFailedConsumer>();
         bus.AddConsumer<TriageCompletedRecorder>();
     }
 
@@ -37,6 +41,16 @@ public sealed class RouterRole : IBusRole
                 retry.Intervals(100, 500, 2000);
             });
             endpoint.ConfigureConsumer<BuildFailedConsumer>(context);
+        });
+        bus.ReceiveEndpoint(BusTopology.FailoverQueue, endpoint =>
+        {
+            endpoint.UseDurableQueue();
+            endpoint.UseMessageRetry(retry =>
+            {
+                retry.Ignore<UnknownRouteException>();
+                retry.Intervals(100, 500, 2000);
+            });
+            endpoint.ConfigureConsumer<AttemptFailedConsumer>(context);
         });
         bus.ReceiveEndpoint(BusTopology.RecorderQueue, endpoint =>
         {

@@ -12,7 +12,13 @@ public static class BusTopology
     public const string BuildFailedExchange = "triage.build-failed";
     public const string TriageRequestedExchange = "triage.triage-requested";
     public const string TriageCompletedExchange = "triage.triage-completed";
+    public const string AttemptFailedExchange = "triage.attempt-failed";
+    public const string DeadLetteredExchange = "triage.triage-dead-lettered";
     public const string RouterQueue = "triage-router";
+    public const string FailoverQueue = "triage-failover";
+
+    /// <summary>Where dead letters wait, durably, until they are replayed.</summary>
+    public const string DeadLetterQueue = "triage-dead-letters";
     public const string RecorderQueue = "triage-recorder";
 
     public static string ProviderQueue(string provider) => $"triage-provider-{provider}";
@@ -29,6 +35,8 @@ public static class BusTopology
         bus.Message<BuildFailed>(m => m.SetEntityName(BuildFailedExchange));
         bus.Message<TriageRequested>(m => m.SetEntityName(TriageRequestedExchange));
         bus.Message<TriageCompleted>(m => m.SetEntityName(TriageCompletedExchange));
+        bus.Message<TriageAttemptFailed>(m => m.SetEntityName(AttemptFailedExchange));
+        bus.Message<TriageDeadLettered>(m => m.SetEntityName(DeadLetteredExchange));
     }
 
     /// <summary>On RabbitMQ the gateway's own queues are quorum queues: replicated, and they survive a node restart.</summary>

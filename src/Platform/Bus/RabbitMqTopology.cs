@@ -43,6 +43,10 @@ public sealed partial class RabbitMqTopology(TriageOptions options, ILogger<Rabb
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         await Endpoint(BusTopology.RouterQueue, BusTopology.BuildFailedExchange);
         await Endpoint(BusTopology.RecorderQueue, BusTopology.TriageCompletedExchange);
+        await Endpoint(BusTopology.FailoverQueue, BusTopology.AttemptFailedExchange);
+
+        // No consumer yet: the queue itself keeps every dead letter until an operator replays it.
+        await Endpoint(BusTopology.DeadLetterQueue, BusTopology.DeadLetteredExchange);
         foreach (var provider in options.Providers.Keys)
         {
             await Endpoint(BusTopology.ProviderQueue(provider), messageExchange: null);

@@ -42,4 +42,5 @@ public static class TriageStatus
     public const string Queued = "queued";
     public const string Routed = "routed";
     public const string Completed = "completed";
+    public const string DeadLettered = "dead_lettered";
 }

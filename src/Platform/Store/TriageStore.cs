@@ -18,6 +18,9 @@ public interface ITriageStore
 
     Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken);
 
+    /// <summary>Notes that no provider could triage the failure; a result recorded later still wins.</summary>
+    Task MarkDeadLetteredAsync(string eventId, CancellationToken cancellationToken);
+
     /// <summary>Stores a result; false when the failure already had one (the first result wins).</summary>
     Task<bool> RecordCompletedAsync(TriageCompleted result, CancellationToken cancellationToken);
 }
@@ -77,6 +80,13 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
         await using var db = database.CreateContext();
         await db.Triages.Where(t => t.EventId == eventId && t.Status == TriageStatus.Queued)
             .ExecuteUpdateAsync(set => set.SetProperty(t => t.Status, TriageStatus.Routed), cancellationToken);
+    }
+
+    public async Task MarkDeadLetteredAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        await db.Triages.Where(t => t.EventId == eventId && t.Status != TriageStatus.Completed)
+            .ExecuteUpdateAsync(set => set.SetProperty(t => t.Status, TriageStatus.DeadLettered), cancellationToken);
     }
 
     public async Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken)

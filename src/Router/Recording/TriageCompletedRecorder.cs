@@ -2,16 +2,26 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Triage.Contracts;
 using Triage.Platform.Store;
+using Triage.Router.Routing;
 
 namespace Triage.Router.Recording;
 
 /// <summary>The results recorder: stores each failure's first triage; later deliveries of a result change nothing.</summary>
-public sealed partial class TriageCompletedRecorder(ITriageStore store, ILogger<TriageCompletedRecorder> logger)
-    : IConsumer<TriageCompleted>
+public sealed partial class TriageCompletedRecorder(
+    ITriageStore store,
+    ProviderStates states,
+    RoutingMetrics metrics,
+    ILogger<TriageCompletedRecorder> logger) : IConsumer<TriageCompleted>
 {
     public async Task Consume(ConsumeContext<TriageCompleted> context)
     {
         var result = context.Message;
+        if (states.TryGet(result.Provider, out var state))
+        {
+            state.Succeeded();
+            metrics.Attempt(result.Provider, "success");
+        }
+
         if (await store.RecordCompletedAsync(result, context.CancellationToken))
         {
             LogRecorded(logger, result.EventId, result.Provider, result.DurationMs);

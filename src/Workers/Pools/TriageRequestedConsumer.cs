@@ -7,8 +7,9 @@ using Triage.Workers.Providers;
 namespace Triage.Workers.Pools;
 
 /// <summary>
-/// A worker of a provider's pool: calls the provider named in the request and publishes the triage. Retrying is the
-/// provider pipeline's job; a failed attempt leaves here as a fault (the message moves to the pool's error queue).
+/// A worker of a provider's pool: calls the provider named in the request within the attempt's deadline and
+/// publishes the triage, or publishes why the attempt failed so that the router can fail it over. Retrying is the
+/// provider pipeline's job; only a defect of the gateway itself leaves here as a fault.
 /// </summary>
 public sealed partial class TriageRequestedConsumer(
     ProviderRegistry providers,
@@ -19,22 +20,40 @@ public sealed partial class TriageRequestedConsumer(
     {
         var request = context.Message;
         var provider = providers.Get(request.Provider);
+        var remaining = request.AttemptDeadline is { } deadline ? deadline - time.GetUtcNow() : Timeout.InfiniteTimeSpan;
+        if (remaining != Timeout.InfiniteTimeSpan && remaining <= TimeSpan.Zero)
+        {
+            // It waited in the queue past its deadline (a slow or stopped pool): another provider may still make it.
+            await FailAsync(context, "expired", $"the attempt's deadline passed {-remaining.TotalMilliseconds:0} ms before a worker took it");
+            return;
+        }
+
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        if (remaining != Timeout.InfiniteTimeSpan)
+        {
+            attempt.CancelAfter(remaining);
+        }
+
         var started = Stopwatch.GetTimestamp();
         ProviderAnswer answer;
         try
         {
-            answer = await provider.TriageAsync(request, context.CancellationToken);
+            answer = await provider.TriageAsync(request, attempt.Token);
         }
         catch (ProviderException e)
         {
-            LogAttemptFailed(logger, request.EventId, provider.Name, e.Failure, e.Message);
-            throw;
+            await FailAsync(context, Reason(e.Failure), e.Message);
+            return;
+        }
+        catch (OperationCanceledException) when (attempt.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            await FailAsync(context, "timeout", $"no answer within the route's timeout ({Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
+            return;
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
         var now = time.GetUtcNow();
         var verdict = answer.Verdict;
-
         await context.Publish(new TriageCompleted
         {
             EventId = request.EventId,
@@ -50,6 +69,7 @@ public sealed partial class TriageRequestedConsumer(
             Provider = provider.Name,
             Model = answer.Model,
             Attempts = request.Attempt,
+            AttemptHistory = [.. request.History, new AttemptOutcome(provider.Name, "success", null, elapsed.TotalMilliseconds)],
             Usage = answer.Usage,
             CostUsd = PriceTable.CostUsd(providers.OptionsOf(provider.Name), answer.Model, answer.Usage),
             ProviderDurationMs = elapsed.TotalMilliseconds,
@@ -59,9 +79,27 @@ public sealed partial class TriageRequestedConsumer(
         LogTriaged(logger, request.EventId, provider.Name, verdict.Category, elapsed.TotalMilliseconds);
     }
 
+    private async Task FailAsync(ConsumeContext<TriageRequested> context, string reason, string detail)
+    {
+        var request = context.Message;
+        LogAttemptFailed(logger, request.EventId, request.Provider, reason, detail);
+        await context.Publish(new TriageAttemptFailed
+        {
+            EventId = request.EventId,
+            Request = request,
+            Reason = reason,
+            Detail = detail,
+            FailedAt = time.GetUtcNow(),
+        });
+    }
+
+    /// <summary>rate_limited, overloaded, …: the names metrics and dead letters group by.</summary>
+    private static string Reason(ProviderFailure failure) =>
+        string.Concat(failure.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Triaged {EventId} with {Provider}: {Category} in {ElapsedMs:F1} ms")]
     private static partial void LogTriaged(ILogger logger, string eventId, string provider, string category, double elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Attempt at {EventId} with {Provider} failed ({Failure}): {Reason}")]
-    private static partial void LogAttemptFailed(ILogger logger, string eventId, string provider, ProviderFailure failure, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Attempt at {EventId} with {Provider} failed ({Reason}): {Detail}")]
+    private static partial void LogAttemptFailed(ILogger logger, string eventId, string provider, string reason, string detail);
 }

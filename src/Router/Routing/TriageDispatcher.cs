@@ -1,0 +1,107 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Triage.Contracts;
+using Triage.Platform.Bus;
+using Triage.Platform.Configuration;
+using Triage.Platform.Store;
+
+namespace Triage.Router.Routing;
+
+/// <summary>
+/// Sends a failure to the provider the route table chooses, or dead-letters it when none is left: the one place an
+/// attempt is started, for first attempts and failovers alike.
+/// </summary>
+public sealed partial class TriageDispatcher(
+    RouteTable routes,
+    ITriageStore store,
+    TriageOptions options,
+    RoutingMetrics metrics,
+    TimeProvider time,
+    ILogger<TriageDispatcher> logger)
+{
+    /// <summary>Starts the next attempt after <paramref name="history"/>, or dead-letters with <paramref name="lastFailure"/>.</summary>
+    public async Task DispatchAsync(
+        ConsumeContext context,
+        BuildFailed failure,
+        int redactedSecrets,
+        IReadOnlyList<AttemptOutcome> history,
+        DateTimeOffset? triageDeadline,
+        string? lastFailure)
+    {
+        var now = time.GetUtcNow();
+        var route = routes.Options(failure.Route);
+        if (triageDeadline is { } deadline && now >= deadline)
+        {
+            await DeadLetterAsync(context, failure, history, "deadline_passed");
+            return;
+        }
+
+        var tried = history.Select(h => h.Provider).ToList();
+        var provider = routes.Choose(failure.Route, tried, now);
+        if (provider is null)
+        {
+            await DeadLetterAsync(context, failure, history, tried.Count > 0 && !route.Failover ? "failover_disabled" : lastFailure ?? "no_provider_available");
+            return;
+        }
+
+        var attemptDeadline = now + TimeSpan.FromMilliseconds(route.TimeoutMs);
+        if (triageDeadline < attemptDeadline)
+        {
+            attemptDeadline = triageDeadline.Value;
+        }
+
+        var endpoint = await context.GetSendEndpoint(BusTopology.ProviderQueueAddress(provider.Name, options.Bus.UsesRabbitMq));
+        await endpoint.Send(
+            new TriageRequested
+            {
+                EventId = failure.EventId,
+                Route = failure.Route,
+                Provider = provider.Name,
+                Attempt = history.Count + 1,
+                Failure = failure,
+                RedactedSecrets = redactedSecrets,
+                RequestedAt = now,
+                AttemptDeadline = attemptDeadline,
+                TriageDeadline = triageDeadline,
+                History = history,
+            },
+            context.CancellationToken);
+
+        if (history.Count > 0)
+        {
+            metrics.Failover(failure.Route, history[^1].Provider, provider.Name, lastFailure ?? "unknown");
+            LogFailover(logger, failure.EventId, history[^1].Provider, provider.Name, lastFailure ?? "unknown");
+        }
+        else
+        {
+            LogRouted(logger, failure.EventId, provider.Name);
+        }
+    }
+
+    private async Task DeadLetterAsync(ConsumeContext context, BuildFailed failure, IReadOnlyList<AttemptOutcome> history, string reason)
+    {
+        await context.Publish(
+            new TriageDeadLettered
+            {
+                EventId = failure.EventId,
+                Route = failure.Route,
+                Reason = reason,
+                Attempts = history,
+                Failure = failure,
+                DeadLetteredAt = time.GetUtcNow(),
+            },
+            context.CancellationToken);
+        await store.MarkDeadLetteredAsync(failure.EventId, context.CancellationToken);
+        metrics.DeadLettered(failure.Route, reason);
+        LogDeadLettered(logger, failure.EventId, reason, history.Count);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Routed {EventId} to {Provider}")]
+    private static partial void LogRouted(ILogger logger, string eventId, string provider);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed {EventId} over from {From} to {To} ({Reason})")]
+    private static partial void LogFailover(ILogger logger, string eventId, string from, string to, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettered {EventId} ({Reason}) after {Attempts} attempt(s)")]
+    private static partial void LogDeadLettered(ILogger logger, string eventId, string reason, int attempts);
+}

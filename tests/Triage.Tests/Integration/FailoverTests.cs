@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Net;
+using Triage.Contracts;
+using Triage.Platform.Bus;
+using Triage.Router.Routing;
+using Triage.Tests.Infrastructure;
+
+namespace Triage.Tests.Integration;
+
+/// <summary>Dead-letter failover on the real RabbitMQ: faults are injected into the fake providers, not mocked into the bus.</summary>
+public sealed class FailoverTests : DistributedGatewayTest, IDisposable
+{
+    private readonly string route = "route_" + Guid.NewGuid().ToString("N")[..8];
+    private readonly ConcurrentQueue<(string Instrument, long Value, Dictionary<string, object?> Tags)> measurements = new();
+    private readonly MeterListener listener = new();
+    private FakeProviderServer primary = null!;
+    private FakeProviderServer secondary = null!;
+
+    public FailoverTests()
+    {
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == RoutingMetrics.MeterName && instrument is Counter<long>)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var map = new Dictionary<string, object?>();
+            foreach (var tag in tags)
+            {
+                map[tag.Key] = tag.Value;
+            }
+
+            if (Equals(map.GetValueOrDefault("route"), route))
+            {
+                measurements.Enqueue((instrument.Name, value, map));
+            }
+        });
+        listener.Start();
+    }
+
+    protected override async Task<string> ConfigurationAsync()
+    {
+        primary = await OwnAsync(FakeProviderServer.StartAsync(WireFormat.Anthropic));
+        secondary = await OwnAsync(FakeProviderServer.StartAsync(WireFormat.OpenAi));
+        return $"""
+            providers:
+              primary: {"{"} type: anthropic, base_url: "{primary.BaseUrl}", api_key: sk-ant-test, weight: 100, capacity: 8 {"}"}
+              secondary: {"{"} type: openai-compatible, base_url: "{secondary.BaseUrl}", model: m, weight: 0, capacity: 8 {"}"}
+            routing:
+              {route}: {"{"} providers: [primary, secondary], failover: true, timeout_ms: 8000 {"}"}
+            """;
+    }
+
+    [SkippableFact]
+    public async Task A_primary_that_drops_the_connection_mid_answer_fails_over_to_the_secondary_within_the_timeout()
+    {
+        primary.Reply = _ => FakeReply.ResetMidResponse();
+        var document = Samples.CompileError();
+        document["route"] = route;
+        var started = DateTimeOffset.UtcNow;
+
+        using var response = await Gateway.Http.PostFailureAsync(document);
+        var triage = await Gateway.Http.WaitForTriageAsync(document["eventId"]!.GetValue<string>());
+
+        Assert.Equal("secondary", triage.Provider);
+        Assert.Equal(2, triage.Attempts);
+        Assert.Equal(["primary", "secondary"], triage.AttemptHistory.Select(a => a.Provider));
+        Assert.Equal(["transport", "success"], triage.AttemptHistory.Select(a => a.Outcome));
+        Assert.True(triage.CompletedAt - started < TimeSpan.FromMilliseconds(8000), $"completed after {(triage.CompletedAt - started).TotalMilliseconds:0} ms");
+        Assert.Equal(3, primary.Requests.Count);
+        var failover = Assert.Single(measurements, m => m.Instrument == "triage.failovers");
+        Assert.Equal(("primary", "secondary", "transport"), ((string)failover.Tags["from"]!, (string)failover.Tags["to"]!, (string)failover.Tags["reason"]!));
+    }
+
+    [SkippableFact]
+    public async Task With_every_provider_down_each_failure_ends_as_exactly_one_dead_letter()
+    {
+        primary.Reply = _ => FakeReply.Error(529, "overloaded_error", "Overloaded");
+        secondary.Reply = _ => FakeReply.Error(503, "server_error", "upstream unavailable");
+        var ids = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            var document = Samples.CompileError();
+            document["route"] = route;
+            ids.Add(document["eventId"]!.GetValue<string>());
+            using var response = await Gateway.Http.PostFailureAsync(document);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        long dead = 0;
+        while (DateTime.UtcNow < deadline && (dead = await Database.CountAsync($"SELECT count(*) FROM triages WHERE status = 'dead_lettered'")) < ids.Count)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(ids.Count, dead);
+        Assert.Equal(0, await Database.CountAsync("SELECT count(*) FROM triages WHERE status <> 'dead_lettered'"));
+        var parked = 0;
+        for (var i = 0; i < 60 && parked < ids.Count; i++)
+        {
+            await Task.Delay(250);
+            parked = await Broker.MessagesInAsync(BusTopology.DeadLetterQueue);
+        }
+
+        Assert.Equal(ids.Count, parked);
+        Assert.Equal(ids.Count, measurements.Where(m => m.Instrument == "triage.dead_letters").Sum(m => m.Value));
+    }
+
+    public void Dispose() => listener.Dispose();
+}
