@@ -18,6 +18,7 @@ public sealed class RouterRole : IBusRole
         services.AddSingleton<RouteTable>();
         services.AddSingleton<RoutingMetrics>();
         services.AddSingleton<TriageDispatcher>();
+        services.AddSingleton<FailedAttempts>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new SecretRedactor(options.Redaction.Patterns));
         return new RouterRole();
@@ -27,6 +28,7 @@ public sealed class RouterRole : IBusRole
     {
         bus.AddConsumer<BuildFailedConsumer>();
         bus.AddConsumer<AttemptFailedConsumer>();
+        bus.AddConsumer<ExpiredAttemptConsumer>();
         bus.AddConsumer<TriageCompletedRecorder>();
     }
 
@@ -52,6 +54,24 @@ public sealed class RouterRole : IBusRole
             });
             endpoint.ConfigureConsumer<AttemptFailedConsumer>(context);
         });
+        if (bus is IRabbitMqBusFactoryConfigurator)
+        {
+            bus.ReceiveEndpoint(BusTopology.ExpiredQueue, endpoint =>
+            {
+                endpoint.UseDurableQueue();
+
+                // Bound only to the exchange the provider queues dead-letter into, never to TriageRequested itself.
+                endpoint.ConfigureConsumeTopology = false;
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                {
+                    rabbit.Bind(BusTopology.ExpiredExchange);
+                }
+
+                endpoint.UseMessageRetry(retry => retry.Intervals(100, 500, 2000));
+                endpoint.ConfigureConsumer<ExpiredAttemptConsumer>(context);
+            });
+        }
+
         bus.ReceiveEndpoint(BusTopology.RecorderQueue, endpoint =>
         {
             endpoint.UseDurableQueue();

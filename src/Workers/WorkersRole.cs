@@ -40,7 +40,13 @@ public sealed class WorkersRole(TriageOptions options, IReadOnlyCollection<strin
 
             bus.ReceiveEndpoint(BusTopology.ProviderQueue(name), endpoint =>
             {
-                endpoint.UseDurableQueue();
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                {
+                    foreach (var (key, value) in BusTopology.ProviderQueueArguments(options, name))
+                    {
+                        rabbit.SetQueueArgument(key, value);
+                    }
+                }
 
                 // The pool takes only what the router sends it; a published TriageRequested must not reach every pool.
                 endpoint.ConfigureConsumeTopology = false;

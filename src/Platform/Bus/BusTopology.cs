@@ -1,5 +1,6 @@
 using MassTransit;
 using Triage.Contracts;
+using Triage.Platform.Configuration;
 
 namespace Triage.Platform.Bus;
 
@@ -16,6 +17,10 @@ public static class BusTopology
     public const string DeadLetteredExchange = "triage.triage-dead-lettered";
     public const string RouterQueue = "triage-router";
     public const string FailoverQueue = "triage-failover";
+
+    /// <summary>Where a provider queue dead-letters the requests that expired in it (its pool is slow, stuck or not running).</summary>
+    public const string ExpiredExchange = "triage.attempt-expired";
+    public const string ExpiredQueue = "triage-expired";
 
     /// <summary>Where dead letters wait, durably, until they are replayed.</summary>
     public const string DeadLetterQueue = "triage-dead-letters";
@@ -38,6 +43,24 @@ public static class BusTopology
         bus.Message<TriageAttemptFailed>(m => m.SetEntityName(AttemptFailedExchange));
         bus.Message<TriageDeadLettered>(m => m.SetEntityName(DeadLetteredExchange));
     }
+
+    /// <summary>
+    /// The arguments of a provider's queue on RabbitMQ: a quorum queue whose requests expire after the longest
+    /// timeout of the routes that use the provider and are then dead-lettered to the router for failover. A queue's
+    /// arguments cannot change once it exists, and every declaration must repeat them exactly (same types too).
+    /// </summary>
+    public static Dictionary<string, object?> ProviderQueueArguments(TriageOptions options, string provider) => new()
+    {
+        ["x-queue-type"] = "quorum",
+        ["x-message-ttl"] = ProviderQueueTtlMs(options, provider),
+        ["x-dead-letter-exchange"] = ExpiredExchange,
+    };
+
+    public static int ProviderQueueTtlMs(TriageOptions options, string provider) =>
+        options.Routing.Values.Where(r => r.Providers.Contains(provider, StringComparer.OrdinalIgnoreCase))
+            .Select(r => r.TimeoutMs)
+            .DefaultIfEmpty(options.Providers.TryGetValue(provider, out var p) ? p.TimeoutMs : 30_000)
+            .Max();
 
     /// <summary>On RabbitMQ the gateway's own queues are quorum queues: replicated, and they survive a node restart.</summary>
     public static void UseDurableQueue(this IReceiveEndpointConfigurator endpoint)

@@ -47,15 +47,16 @@ public sealed partial class RabbitMqTopology(TriageOptions options, ILogger<Rabb
 
         // No consumer yet: the queue itself keeps every dead letter until an operator replays it.
         await Endpoint(BusTopology.DeadLetterQueue, BusTopology.DeadLetteredExchange);
+        await Endpoint(BusTopology.ExpiredQueue, BusTopology.ExpiredExchange);
         foreach (var provider in options.Providers.Keys)
         {
-            await Endpoint(BusTopology.ProviderQueue(provider), messageExchange: null);
+            await Endpoint(BusTopology.ProviderQueue(provider), messageExchange: null, BusTopology.ProviderQueueArguments(options, provider));
         }
 
-        async Task Endpoint(string queue, string? messageExchange)
+        async Task Endpoint(string queue, string? messageExchange, IDictionary<string, object?>? arguments = null)
         {
             await channel.ExchangeDeclareAsync(queue, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: Quorum, cancellationToken: cancellationToken);
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments ?? Quorum, cancellationToken: cancellationToken);
             await channel.QueueBindAsync(queue, queue, string.Empty, cancellationToken: cancellationToken);
             if (messageExchange is not null)
             {

@@ -5,24 +5,45 @@ using Triage.Platform.Store;
 
 namespace Triage.Router.Routing;
 
+/// <summary>A pool reported that its attempt failed.</summary>
+public sealed class AttemptFailedConsumer(FailedAttempts failures) : IConsumer<TriageAttemptFailed>
+{
+    public Task Consume(ConsumeContext<TriageAttemptFailed> context) => failures.HandleAsync(context, context.Message);
+}
+
+/// <summary>
+/// A request expired in its provider's queue (the pool is slow, stuck or not running) and RabbitMQ dead-lettered it
+/// here: the same failure as one the pool reports, without a pool to report it.
+/// </summary>
+public sealed class ExpiredAttemptConsumer(FailedAttempts failures, TimeProvider time) : IConsumer<TriageRequested>
+{
+    public Task Consume(ConsumeContext<TriageRequested> context) => failures.HandleAsync(context, new TriageAttemptFailed
+    {
+        EventId = context.Message.EventId,
+        Request = context.Message,
+        Reason = "expired",
+        Detail = $"expired in the queue of {context.Message.Provider} before a worker took it",
+        FailedAt = time.GetUtcNow(),
+    });
+}
+
 /// <summary>
 /// Dead-letter failover: a failed attempt goes on to the next provider of the route that was not tried, within the
 /// triage's deadline, and becomes a dead letter when none is left.
 /// </summary>
-public sealed partial class AttemptFailedConsumer(
+public sealed partial class FailedAttempts(
     ProviderStates states,
     TriageDispatcher dispatcher,
     ITriageStore store,
     RoutingMetrics metrics,
     TimeProvider time,
-    ILogger<AttemptFailedConsumer> logger) : IConsumer<TriageAttemptFailed>
+    ILogger<FailedAttempts> logger)
 {
     /// <summary>Failures that say nothing about the provider's health.</summary>
     private static readonly HashSet<string> NotAgainstHealth = new(StringComparer.Ordinal) { "bad_request", "invalid_answer" };
 
-    public async Task Consume(ConsumeContext<TriageAttemptFailed> context)
+    public async Task HandleAsync(ConsumeContext context, TriageAttemptFailed failed)
     {
-        var failed = context.Message;
         var request = failed.Request;
         var now = time.GetUtcNow();
         if (states.TryGet(request.Provider, out var state))

@@ -14,6 +14,9 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
 
     protected GatewayUnderTest Gateway { get; private set; } = null!;
 
+    /// <summary>What the gateway hosts: every role and pool unless a test says otherwise.</summary>
+    protected virtual Triage.Host.Hosting.HostSettings Settings => Triage.Host.Hosting.HostSettings.All("http://127.0.0.1:0");
+
     /// <summary>triage.yaml without its bus and store sections, which this class adds.</summary>
     protected abstract Task<string> ConfigurationAsync();
 
@@ -37,7 +40,8 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
               rabbitmq: "{Broker.Uri}"
             store:
               postgres: "{Database.ConnectionString}"
-            """);
+            """,
+            settings: Settings);
     }
 
     public async Task DisposeAsync()

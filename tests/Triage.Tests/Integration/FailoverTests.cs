@@ -113,3 +113,46 @@ public sealed class FailoverTests : DistributedGatewayTest, IDisposable
 
     public void Dispose() => listener.Dispose();
 }
+
+/// <summary>A provider whose pool is not running at all: its requests expire in its queue and fail over.</summary>
+public sealed class StoppedPoolFailoverTests : DistributedGatewayTest
+{
+    private FakeProviderServer secondary = null!;
+
+    protected override Triage.Host.Hosting.HostSettings Settings =>
+        new(Triage.Platform.TriageRoles.All, "http://127.0.0.1:0", ["secondary"]);
+
+    protected override async Task<string> ConfigurationAsync()
+    {
+        secondary = await OwnAsync(FakeProviderServer.StartAsync(WireFormat.OpenAi));
+        return $"""
+            providers:
+              primary: {"{"} type: openai-compatible, base_url: "http://127.0.0.1:9/v1", model: m, weight: 1 {"}"}
+              secondary: {"{"} type: openai-compatible, base_url: "{secondary.BaseUrl}", model: m, weight: 0 {"}"}
+            routing:
+              build_triage: {"{"} providers: [primary, secondary], timeout_ms: 1500 {"}"}
+            """;
+    }
+
+    [SkippableFact]
+    public async Task Triages_routed_to_a_pool_that_is_not_running_expire_in_its_queue_and_complete_on_the_secondary()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var document = Samples.CompileError();
+            ids.Add(document["eventId"]!.GetValue<string>());
+            using var response = await Gateway.Http.PostFailureAsync(document);
+        }
+
+        foreach (var id in ids)
+        {
+            var triage = await Gateway.Http.WaitForTriageAsync(id);
+            Assert.Equal("secondary", triage.Provider);
+            Assert.Equal(["expired", "success"], triage.AttemptHistory.Select(a => a.Outcome));
+            Assert.Equal("primary", triage.AttemptHistory[0].Provider);
+        }
+
+        Assert.Equal(3, secondary.Requests.Count);
+    }
+}
