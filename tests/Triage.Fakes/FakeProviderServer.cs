@@ -23,6 +23,9 @@ public enum WireFormat
 /// <summary>A request as the fake provider received it.</summary>
 public sealed record RecordedRequest(JsonDocument Body, IReadOnlyDictionary<string, string> Headers)
 {
+    /// <summary>When the request arrived.</summary>
+    public DateTimeOffset ReceivedAt { get; init; } = DateTimeOffset.UtcNow;
+
     public string? Header(string name) => Headers.TryGetValue(name.ToLowerInvariant(), out var value) ? value : null;
 
     /// <summary>Everything the request showed the model, system prompt included.</summary>

@@ -4,7 +4,9 @@ using Triage.Platform;
 using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
 using Triage.Platform.Store;
+using OpenTelemetry.Metrics;
 using Triage.Router;
+using Triage.Router.Routing;
 using Triage.Workers;
 
 namespace Triage.Host.Hosting;
@@ -61,11 +63,15 @@ public static class TriageApplication
         }
 
         services.AddTriageBus(options, roles);
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(RoutingMetrics.MeterName)
+            .AddPrometheusExporter());
 
         var app = builder.Build();
         app.UseStatusCodePages();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz");
+        app.MapPrometheusScrapingEndpoint("/metrics");
         if (settings.Roles.HasFlag(TriageRoles.Ingest))
         {
             app.MapBuildFailuresApi();

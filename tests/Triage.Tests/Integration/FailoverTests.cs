@@ -9,7 +9,7 @@ using Triage.Tests.Infrastructure;
 namespace Triage.Tests.Integration;
 
 /// <summary>Dead-letter failover on the real RabbitMQ: faults are injected into the fake providers, not mocked into the bus.</summary>
-public sealed class FailoverTests : DistributedGatewayTest, IDisposable
+public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) : DistributedGatewayTest, IDisposable
 {
     private readonly string route = "route_" + Guid.NewGuid().ToString("N")[..8];
     private readonly ConcurrentQueue<(string Instrument, long Value, Dictionary<string, object?> Tags)> measurements = new();
@@ -17,7 +17,7 @@ public sealed class FailoverTests : DistributedGatewayTest, IDisposable
     private FakeProviderServer primary = null!;
     private FakeProviderServer secondary = null!;
 
-    public FailoverTests()
+    private void Listen()
     {
         listener.InstrumentPublished = (instrument, l) =>
         {
@@ -44,6 +44,7 @@ public sealed class FailoverTests : DistributedGatewayTest, IDisposable
 
     protected override async Task<string> ConfigurationAsync()
     {
+        Listen();
         primary = await OwnAsync(FakeProviderServer.StartAsync(WireFormat.Anthropic));
         secondary = await OwnAsync(FakeProviderServer.StartAsync(WireFormat.OpenAi));
         return $"""
@@ -72,8 +73,20 @@ public sealed class FailoverTests : DistributedGatewayTest, IDisposable
         Assert.Equal(["transport", "success"], triage.AttemptHistory.Select(a => a.Outcome));
         Assert.True(triage.CompletedAt - started < TimeSpan.FromMilliseconds(8000), $"completed after {(triage.CompletedAt - started).TotalMilliseconds:0} ms");
         Assert.Equal(2, primary.Requests.Count);
+        var failoverLatency = triage.CompletedAt - primary.Requests.Last().ReceivedAt;
+        output.WriteLine($"failover latency, from the primary dropping the connection to the secondary's result: {failoverLatency.TotalMilliseconds:0.0} ms");
         var failover = Assert.Single(measurements, m => m.Instrument == "triage.failovers");
         Assert.Equal(("primary", "secondary", "transport"), ((string)failover.Tags["from"]!, (string)failover.Tags["to"]!, (string)failover.Tags["reason"]!));
+
+        var scraped = await Gateway.Http.GetStringAsync("/metrics");
+        var line = Assert.Single(scraped.Split('\n'), l => l.StartsWith("triage_failovers_total{", StringComparison.Ordinal) && l.Contains($"route=\"{route}\""));
+        Assert.Contains("from=\"primary\"", line);
+        Assert.Contains("to=\"secondary\"", line);
+        Assert.Contains("reason=\"transport\"", line);
+        Assert.Equal("1", line.Split(' ')[1]);
+        Assert.Contains("triage_attempts_total{", scraped);
+        Assert.Contains("triage_provider_outstanding{", scraped);
+        Assert.Contains("triage_provider_healthy{", scraped);
     }
 
     [SkippableFact]
