@@ -34,7 +34,7 @@ public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) :
                 map[tag.Key] = tag.Value;
             }
 
-            if (Equals(map.GetValueOrDefault("route"), route))
+            if (map.GetValueOrDefault("route") is string tagged && tagged.StartsWith(route, StringComparison.Ordinal))
             {
                 measurements.Enqueue((instrument.Name, value, map));
             }
@@ -53,6 +53,7 @@ public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) :
               secondary: {"{"} type: openai-compatible, base_url: "{secondary.BaseUrl}", model: m, weight: 0, capacity: 8 {"}"}
             routing:
               {route}: {"{"} providers: [primary, secondary], failover: true, timeout_ms: 8000 {"}"}
+              {route}_deadline: {"{"} providers: [primary, secondary], failover: true, timeout_ms: 8000, deadline_ms: 400 {"}"}
             """;
     }
 
@@ -75,7 +76,7 @@ public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) :
         Assert.Equal(2, primary.Requests.Count);
         var failoverLatency = triage.CompletedAt - primary.Requests.Last().ReceivedAt;
         output.WriteLine($"failover latency, from the primary dropping the connection to the secondary's result: {failoverLatency.TotalMilliseconds:0.0} ms");
-        var failover = Assert.Single(measurements, m => m.Instrument == "triage.failovers");
+        var failover = Assert.Single(measurements, m => m.Instrument == "triage.failovers" && Equals(m.Tags["route"], route));
         Assert.Equal(("primary", "secondary", "transport"), ((string)failover.Tags["from"]!, (string)failover.Tags["to"]!, (string)failover.Tags["reason"]!));
 
         var scraped = await Gateway.Http.GetStringAsync("/metrics");
@@ -121,7 +122,7 @@ public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) :
         }
 
         Assert.Equal(ids.Count, parked);
-        Assert.Equal(ids.Count, measurements.Where(m => m.Instrument == "triage.dead_letters").Sum(m => m.Value));
+        Assert.Equal(ids.Count, measurements.Where(m => m.Instrument == "triage.dead_letters" && Equals(m.Tags["route"], route)).Sum(m => m.Value));
     }
 
     [SkippableFact]
@@ -152,6 +153,28 @@ public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) :
         Assert.Equal(primaryCalls[2], primaryCalls[^1]);
         Assert.InRange(primaryCalls[2], 2, 2 * Triage.Router.Routing.ProviderState.FailuresToMarkDown);
         Assert.All(afterRecovery, p => Assert.Equal("primary", p));
+    }
+
+    [SkippableFact]
+    public async Task A_triage_whose_deadline_passes_during_its_first_attempt_is_dead_lettered_rather_than_failed_over()
+    {
+        primary.Reply = _ => FakeReply.Slow(TimeSpan.FromSeconds(5), FakeReply.Answer(FakeProviderServer.DefaultAnswer));
+        var document = Samples.CompileError();
+        document["route"] = route + "_deadline";
+        var id = document["eventId"]!.GetValue<string>();
+
+        using var response = await Gateway.Http.PostFailureAsync(document);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        long dead = 0;
+        while (DateTime.UtcNow < deadline && (dead = await Database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}' AND status = 'dead_lettered'")) == 0)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(1, dead);
+        Assert.Empty(secondary.Requests);
+        var deadLetter = Assert.Single(measurements, m => m.Instrument == "triage.dead_letters" && Equals(m.Tags["route"], route + "_deadline"));
+        Assert.Equal("deadline_passed", deadLetter.Tags["reason"]);
     }
 
     private async Task<TriageCompleted> TriageOneAsync()

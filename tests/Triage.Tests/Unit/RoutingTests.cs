@@ -3,7 +3,7 @@ using Triage.Router.Routing;
 
 namespace Triage.Tests.Unit;
 
-public sealed class RoutingTests
+public sealed class RoutingTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
 
@@ -20,6 +20,7 @@ public sealed class RoutingTests
             provider.Succeeded();
         }
 
+        output.WriteLine($"10,000 triages at weights 70/30: a {counts["a"]}, b {counts["b"]}");
         Assert.InRange(counts["a"] / 100.0, 68, 72);
         Assert.InRange(counts["b"] / 100.0, 28, 32);
     }
