@@ -66,6 +66,16 @@ public sealed class ProviderState(string name, int weight, int capacity, TimeSpa
         }
     }
 
+    /// <summary>A reserved triage was never sent (the send failed): give its place back, say nothing of health.</summary>
+    public void Unreserve()
+    {
+        lock (gate)
+        {
+            Release();
+            probing = false;
+        }
+    }
+
     public void Succeeded()
     {
         lock (gate)

@@ -50,22 +50,31 @@ public sealed partial class TriageDispatcher(
             attemptDeadline = triageDeadline.Value;
         }
 
-        var endpoint = await context.GetSendEndpoint(BusTopology.ProviderQueueAddress(provider.Name, options.Bus.UsesRabbitMq));
-        await endpoint.Send(
-            new TriageRequested
-            {
-                EventId = failure.EventId,
-                Route = failure.Route,
-                Provider = provider.Name,
-                Attempt = history.Count + 1,
-                Failure = failure,
-                RedactedSecrets = redactedSecrets,
-                RequestedAt = now,
-                AttemptDeadline = attemptDeadline,
-                TriageDeadline = triageDeadline,
-                History = history,
-            },
-            context.CancellationToken);
+        try
+        {
+            var endpoint = await context.GetSendEndpoint(BusTopology.ProviderQueueAddress(provider.Name, options.Bus.UsesRabbitMq));
+            await endpoint.Send(
+                new TriageRequested
+                {
+                    EventId = failure.EventId,
+                    Route = failure.Route,
+                    Provider = provider.Name,
+                    Attempt = history.Count + 1,
+                    Failure = failure,
+                    RedactedSecrets = redactedSecrets,
+                    RequestedAt = now,
+                    AttemptDeadline = attemptDeadline,
+                    TriageDeadline = triageDeadline,
+                    History = history,
+                },
+                context.CancellationToken);
+        }
+        catch
+        {
+            // The message will be retried or redelivered and choose again; the reservation must not leak.
+            provider.Unreserve();
+            throw;
+        }
 
         if (history.Count > 0)
         {

@@ -132,6 +132,19 @@ public sealed class RoutingTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(b.IsHealthy);
     }
 
+    [Fact]
+    public void A_reservation_that_was_never_sent_gives_its_place_back()
+    {
+        var table = Table(("a", 1, 1));
+        var a = table.Routes.Choose("r", [], Now)!;
+
+        a.Unreserve();
+
+        Assert.Equal(0, a.Outstanding);
+        Assert.True(a.IsHealthy);
+        Assert.Same(a, table.Routes.Choose("r", [], Now));
+    }
+
     private static string Take((RouteTable Routes, ProviderStates States) table, string[] tried, DateTimeOffset? at = null)
     {
         var provider = table.Routes.Choose("r", tried, at ?? Now)!;
