@@ -4,9 +4,12 @@ using Triage.Platform;
 using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
 using Triage.Platform.Store;
+using Npgsql;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Triage.Platform.Telemetry;
 using Triage.Router;
-using Triage.Router.Routing;
 using Triage.Workers;
 
 namespace Triage.Host.Hosting;
@@ -63,9 +66,23 @@ public static class TriageApplication
         }
 
         services.AddTriageBus(options, roles);
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(RoutingMetrics.MeterName)
-            .AddPrometheusExporter());
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("triage"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(TriageTelemetry.Name)
+                .AddPrometheusExporter());
+
+        // Traces are recorded only when they have somewhere to go: without an OTLP endpoint nothing is sent, and
+        // no span is built on the hot path for nobody.
+        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(TriageTelemetry.Name, TriageTelemetry.MassTransitSource)
+                .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = http => !IsProbe(http.Request.Path))
+                .AddHttpClientInstrumentation()
+                .AddNpgsql()
+                .AddOtlpExporter());
+        }
 
         var app = builder.Build();
         app.UseStatusCodePages();
@@ -79,6 +96,9 @@ public static class TriageApplication
 
         return app;
     }
+
+    private static bool IsProbe(PathString path) =>
+        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics");
 
     /// <summary>Migrates the store, then starts the bus and the web server. Returns once all are up.</summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)

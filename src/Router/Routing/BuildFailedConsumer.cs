@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Triage.Contracts;
 using Triage.Platform.Redaction;
 using Triage.Platform.Store;
+using Triage.Platform.Telemetry;
 using Triage.Router.Excerpts;
 
 namespace Triage.Router.Routing;
@@ -33,7 +34,16 @@ public sealed partial class BuildFailedConsumer(
         }
 
         var route = routes.Options(failure.Route);
-        var (view, redacted) = ProviderView.Of(failure, redactor);
+        BuildFailed view;
+        int redacted;
+        using (var excerpt = TriageTelemetry.Source.StartActivity("triage.excerpt"))
+        {
+            (view, redacted) = ProviderView.Of(failure, redactor);
+            excerpt?.SetTag(TriageTelemetry.EventId, failure.EventId);
+            excerpt?.SetTag("triage.excerpt.characters", view.Log.Length);
+            excerpt?.SetTag("triage.redacted_secrets", redacted);
+        }
+
         var deadline = route.DeadlineMs is { } ms ? failure.ReceivedAt.AddMilliseconds(ms) : (DateTimeOffset?)null;
         if (deadline < time.GetUtcNow())
         {

@@ -5,7 +5,7 @@ namespace Triage.Router.Routing;
 /// <summary>What an SRE pages on when providers have a bad day: failovers, attempt outcomes, dead letters, and each provider's load and health.</summary>
 public sealed class RoutingMetrics : IDisposable
 {
-    public const string MeterName = "Triage";
+    public const string MeterName = Platform.Telemetry.TriageTelemetry.Name;
 
     private readonly Meter meter;
     private readonly Counter<long> failovers;

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Triage.Contracts;
 using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
 using Triage.Platform.Store;
+using Triage.Platform.Telemetry;
 
 namespace Triage.Router.Routing;
 
@@ -28,6 +30,10 @@ public sealed partial class TriageDispatcher(
         DateTimeOffset? triageDeadline,
         string? lastFailure)
     {
+        using var activity = TriageTelemetry.Source.StartActivity("triage.route");
+        activity?.SetTag(TriageTelemetry.EventId, failure.EventId);
+        activity?.SetTag(TriageTelemetry.Route, failure.Route);
+        activity?.SetTag(TriageTelemetry.Attempt, history.Count + 1);
         var now = time.GetUtcNow();
         var route = routes.Options(failure.Route);
         if (triageDeadline is { } deadline && now >= deadline)
@@ -76,6 +82,8 @@ public sealed partial class TriageDispatcher(
             throw;
         }
 
+        activity?.SetTag(TriageTelemetry.Provider, provider.Name);
+        activity?.SetTag(TriageTelemetry.Outcome, history.Count > 0 ? "failover" : "routed");
         if (history.Count > 0)
         {
             metrics.Failover(failure.Route, history[^1].Provider, provider.Name, lastFailure ?? "unknown");
@@ -89,6 +97,8 @@ public sealed partial class TriageDispatcher(
 
     private async Task DeadLetterAsync(ConsumeContext context, BuildFailed failure, IReadOnlyList<AttemptOutcome> history, string reason)
     {
+        Activity.Current?.SetTag(TriageTelemetry.Outcome, "dead_lettered");
+        Activity.Current?.SetTag("triage.dead_letter.reason", reason);
         await context.Publish(
             new TriageDeadLettered
             {

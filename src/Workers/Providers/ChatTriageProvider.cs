@@ -1,6 +1,7 @@
 using Microsoft.Extensions.AI;
 using Triage.Contracts;
 using Triage.Platform.Configuration;
+using Triage.Platform.Telemetry;
 using Triage.Workers.Prompt;
 using Triage.Workers.Providers.Resilience;
 
@@ -55,8 +56,29 @@ public sealed class ChatTriageProvider(
     private async Task<(string Text, string Model, TokenUsage Usage)> AskAsync(
         List<ChatMessage> messages, ChatOptions chatOptions, CancellationToken cancellationToken)
     {
-        var response = await Resilience.ExecuteAsync((_, token) => chat.GetResponseAsync(messages, chatOptions, token), cancellationToken);
+        var requested = options.Model ?? Name;
+        using var activity = TriageTelemetry.Source.StartActivity($"chat {requested}", System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag(TriageTelemetry.Provider, Name);
+        activity?.SetTag(TriageTelemetry.GenAiSystem, options.Type == ProviderType.Anthropic ? "anthropic" : "openai");
+        activity?.SetTag(TriageTelemetry.GenAiOperation, "chat");
+        activity?.SetTag(TriageTelemetry.GenAiRequestModel, requested);
+        ChatResponse response;
+        try
+        {
+            response = await Resilience.ExecuteAsync((_, token) => chat.GetResponseAsync(messages, chatOptions, token), cancellationToken);
+        }
+        catch (ProviderException e)
+        {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Failure.ToString());
+            activity?.SetTag("error.type", e.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? e.Failure.ToString());
+            throw;
+        }
+
         var usage = new TokenUsage((int)(response.Usage?.InputTokenCount ?? 0), (int)(response.Usage?.OutputTokenCount ?? 0));
-        return (response.Text, response.ModelId ?? options.Model ?? Name, usage);
+        var model = response.ModelId ?? requested;
+        activity?.SetTag(TriageTelemetry.GenAiResponseModel, model);
+        activity?.SetTag(TriageTelemetry.GenAiInputTokens, usage.InputTokens);
+        activity?.SetTag(TriageTelemetry.GenAiOutputTokens, usage.OutputTokens);
+        return (response.Text, model, usage);
     }
 }
