@@ -5,6 +5,7 @@ using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
 using Triage.Platform.Store;
 using Npgsql;
+using Triage.Host.Health;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -39,11 +40,25 @@ public static class TriageApplication
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning)
             .AddFilter("MassTransit", LogLevel.Warning)
             .AddFilter("System.Net.Http", LogLevel.Warning);
-        builder.Logging.AddSimpleConsole(console =>
+        builder.Logging.Configure(logging => logging.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        if (Console.IsOutputRedirected)
         {
-            console.SingleLine = true;
-            console.TimestampFormat = "HH:mm:ss.fff ";
-        });
+            // Collected by a log shipper: one JSON object a line, with the trace id of the failure it is about.
+            builder.Logging.ClearProviders().AddJsonConsole(json =>
+            {
+                json.IncludeScopes = true;
+                json.TimestampFormat = "O";
+                json.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.Logging.ClearProviders().AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
 
         var services = builder.Services;
         services.AddSingleton(options);
@@ -52,12 +67,13 @@ public static class TriageApplication
         services.AddSingleton(TriageDatabase.From(options.Store, options.BaseDirectory));
         services.AddSingleton<ITriageStore, EfTriageStore>();
         services.AddProblemDetails();
-        services.AddHealthChecks();
+        var health = services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
         var roles = new List<IBusRole>();
         if (settings.Roles.HasFlag(TriageRoles.Router))
         {
             roles.Add(RouterRole.Add(services, options));
+            health.AddCheck<RoutesHealthCheck>("routes", tags: ["ready"]);
         }
 
         if (settings.Roles.HasFlag(TriageRoles.Workers))
@@ -87,7 +103,7 @@ public static class TriageApplication
         var app = builder.Build();
         app.UseStatusCodePages();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz");
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = HealthReportJson.WriteAsync });
         app.MapPrometheusScrapingEndpoint("/metrics");
         if (settings.Roles.HasFlag(TriageRoles.Ingest))
         {

@@ -147,6 +147,12 @@ public sealed class IngestApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var report = await ready.JsonAsync();
+        var checks = report["checks"]!.AsArray().Select(c => (Name: c!["name"]!.GetValue<string>(), Status: c["status"]!.GetValue<string>())).ToList();
+        Assert.Equal("Healthy", report["status"]!.GetValue<string>());
+        Assert.Contains(("store", "Healthy"), checks);
+        Assert.Contains(("routes", "Healthy"), checks);
+        Assert.Contains(checks, c => c.Name.Contains("masstransit", StringComparison.OrdinalIgnoreCase));
     }
 
     private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode status, string field)
