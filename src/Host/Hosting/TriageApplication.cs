@@ -66,6 +66,7 @@ public static class TriageApplication
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(TriageDatabase.From(options.Store, options.BaseDirectory));
         services.AddSingleton<ITriageStore, EfTriageStore>();
+        services.AddSingleton<TriageMetrics>();
         services.AddProblemDetails();
         var health = services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 

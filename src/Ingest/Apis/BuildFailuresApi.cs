@@ -8,6 +8,7 @@ using Triage.Contracts;
 using Triage.Ingest.BuildFailures;
 using Triage.Platform.Configuration;
 using Triage.Platform.Store;
+using Triage.Platform.Telemetry;
 
 namespace Triage.Ingest.Apis;
 
@@ -30,6 +31,7 @@ public static partial class BuildFailuresApi
         IPublishEndpoint bus,
         TriageOptions options,
         TimeProvider time,
+        TriageMetrics metrics,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
@@ -82,6 +84,7 @@ public static partial class BuildFailuresApi
                 detail: "The message broker did not confirm the build failure; nothing was queued. Retry later.");
         }
 
+        metrics.Received(failure.Route);
         return TypedResults.Accepted(location, new TriageStatusDocument(failure.EventId, TriageStatus.Queued));
     }
 

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Triage.Contracts;
 using Triage.Platform.Store;
+using Triage.Platform.Telemetry;
 using Triage.Router.Routing;
 
 namespace Triage.Router.Recording;
@@ -11,6 +12,7 @@ public sealed partial class TriageCompletedRecorder(
     ITriageStore store,
     ProviderStates states,
     RoutingMetrics metrics,
+    TriageMetrics triages,
     ILogger<TriageCompletedRecorder> logger) : IConsumer<TriageCompleted>
 {
     public async Task Consume(ConsumeContext<TriageCompleted> context)
@@ -24,6 +26,7 @@ public sealed partial class TriageCompletedRecorder(
 
         if (await store.RecordCompletedAsync(result, context.CancellationToken))
         {
+            triages.Completed(result);
             LogRecorded(logger, result.EventId, result.Provider, result.DurationMs);
         }
         else

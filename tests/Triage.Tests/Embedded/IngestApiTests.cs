@@ -155,6 +155,32 @@ public sealed class IngestApiTests : IAsyncLifetime
         Assert.Contains(checks, c => c.Name.Contains("masstransit", StringComparison.OrdinalIgnoreCase));
     }
 
+    [Fact]
+    public async Task Metrics_of_a_triage_are_on_the_prometheus_endpoint()
+    {
+        var document = Samples.CompileError();
+        using (await gateway.Http.PostFailureAsync(document))
+        {
+        }
+
+        await gateway.Http.WaitForTriageAsync(document["eventId"]!.GetValue<string>());
+        await Task.Delay(400);
+        var names = (await gateway.Http.GetStringAsync("/metrics")).Split('\n')
+            .Where(l => l.StartsWith("triage_", StringComparison.Ordinal))
+            .Select(l => l.Split('{', ' ')[0])
+            .ToHashSet();
+
+        foreach (var name in new[]
+        {
+            "triage_received_total", "triage_completed_total", "triage_duration_seconds_bucket", "triage_overhead_seconds_bucket",
+            "triage_provider_duration_seconds_bucket", "triage_tokens_total", "triage_cost_USD_total", "triage_attempts_total",
+            "triage_provider_outstanding", "triage_provider_healthy",
+        })
+        {
+            Assert.True(names.Contains(name), $"{name} is not among {string.Join(", ", names.Order())}");
+        }
+    }
+
     private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode status, string field)
     {
         Assert.Equal(status, response.StatusCode);
