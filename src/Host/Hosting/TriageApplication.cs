@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Triage.Ingest.Apis;
 using Triage.Platform;
 using Triage.Platform.Bus;
@@ -104,7 +105,18 @@ public static class TriageApplication
         var app = builder.Build();
         app.UseStatusCodePages();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = HealthReportJson.WriteAsync });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            ResponseWriter = HealthReportJson.WriteAsync,
+
+            // A bus that is reconnecting reports itself degraded; it cannot confirm a publish, so it is not ready.
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
         app.MapPrometheusScrapingEndpoint("/metrics");
         if (settings.Roles.HasFlag(TriageRoles.Ingest))
         {
