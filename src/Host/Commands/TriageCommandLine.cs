@@ -14,6 +14,7 @@ public static class TriageCommandLine
         root.Subcommands.Add(RunCommand());
         root.Subcommands.Add(DemoCommand());
         root.Subcommands.Add(PublishCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
 

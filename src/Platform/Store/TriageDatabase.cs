@@ -20,12 +20,22 @@ public sealed class TriageDatabase
 
     public TriageDbContext CreateContext() => create();
 
-    public static TriageDatabase From(StoreOptions store, string baseDirectory)
+    /// <summary>The SQLite file of the embedded store; null for PostgreSQL.</summary>
+    public string? File { get; private init; }
+
+    /// <param name="retryOnFailure">Ride out a restart of PostgreSQL (roles); a diagnosis wants the first error instead.</param>
+    public static TriageDatabase From(StoreOptions store, string baseDirectory, bool retryOnFailure = true)
     {
         if (!string.IsNullOrWhiteSpace(store.Postgres))
         {
             var options = new DbContextOptionsBuilder<PostgresTriageDbContext>()
-                .UseNpgsql(store.Postgres, npgsql => npgsql.EnableRetryOnFailure())
+                .UseNpgsql(store.Postgres, npgsql =>
+                {
+                    if (retryOnFailure)
+                    {
+                        npgsql.EnableRetryOnFailure();
+                    }
+                })
                 .Options;
             var builder = new Npgsql.NpgsqlConnectionStringBuilder(store.Postgres);
             return new TriageDatabase($"PostgreSQL {builder.Host}/{builder.Database}", () => new PostgresTriageDbContext(options));
@@ -34,7 +44,7 @@ public sealed class TriageDatabase
         var file = Path.GetFullPath(store.Sqlite, baseDirectory);
         var connection = new SqliteConnectionStringBuilder { DataSource = file, Cache = SqliteCacheMode.Shared, DefaultTimeout = 30 }.ToString();
         var sqlite = new DbContextOptionsBuilder<SqliteTriageDbContext>().UseSqlite(connection).Options;
-        return new TriageDatabase($"SQLite {file}", () => new SqliteTriageDbContext(sqlite));
+        return new TriageDatabase($"SQLite {file}", () => new SqliteTriageDbContext(sqlite)) { File = file };
     }
 
     /// <summary>Brings the schema up to date with the migrations of this database.</summary>
