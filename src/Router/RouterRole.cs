@@ -19,6 +19,10 @@ public sealed class RouterRole : IBusRole
         services.AddSingleton<RoutingMetrics>();
         services.AddSingleton<TriageDispatcher>();
         services.AddSingleton<FailedAttempts>();
+        if (options.Bus.UsesRabbitMq)
+        {
+            services.AddHostedService<QueueDepthMetrics>();
+        }
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new SecretRedactor(options.Redaction.Patterns));
         return new RouterRole();

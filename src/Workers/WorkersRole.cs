@@ -24,7 +24,21 @@ public sealed class WorkersRole(TriageOptions options, IReadOnlyCollection<strin
         services.AddSingleton<OwnershipDirectory>();
         services.AddSingleton<TriagePrompt>();
         services.AddSingleton<ProviderRegistry>();
+        services.AddSingleton<Providers.Resilience.CircuitMetrics>();
+        services.AddHostedService<PoolWarmUp>();
         return new WorkersRole(options, onlyProviders ?? []);
+    }
+
+    /// <summary>Builds the providers at start: a configuration they reject fails the start, and their metrics exist from the first scrape.</summary>
+    private sealed class PoolWarmUp(IServiceProvider services) : Microsoft.Extensions.Hosting.IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            services.GetRequiredService<Providers.Resilience.CircuitMetrics>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     public void AddConsumers(IBusRegistrationConfigurator bus) => bus.AddConsumer<TriageRequestedConsumer>();

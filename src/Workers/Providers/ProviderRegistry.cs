@@ -40,6 +40,10 @@ public sealed class ProviderRegistry
 
     public ProviderOptions OptionsOf(string name) => providers[name].Options;
 
+    /// <summary>The resilience pipelines of the language-model providers (the built-in triager has none).</summary>
+    public IEnumerable<ProviderResilience> Resiliences =>
+        providers.Values.Select(p => p.Provider).OfType<ChatTriageProvider>().Select(p => p.Resilience);
+
     private static ITriageProvider Create(string name, ProviderOptions options, TriagePrompt prompt, OwnershipDirectory ownership, TimeProvider time)
     {
         if (options.Type == ProviderType.Builtin)

@@ -88,6 +88,9 @@ public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) :
         Assert.Contains("triage_attempts_total{", scraped);
         Assert.Contains("triage_provider_outstanding{", scraped);
         Assert.Contains("triage_provider_healthy{", scraped);
+        Assert.Contains("triage_provider_circuit{", scraped);
+        Assert.Contains("triage_queue_depth{", scraped);
+        Assert.Contains("queue=\"triage-provider-primary\"", scraped);
     }
 
     [SkippableFact]
