@@ -89,8 +89,16 @@ public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) :
         Assert.Contains("triage_provider_outstanding{", scraped);
         Assert.Contains("triage_provider_healthy{", scraped);
         Assert.Contains("triage_provider_circuit{", scraped);
-        Assert.Contains("triage_queue_depth{", scraped);
-        Assert.Contains("queue=\"triage-provider-primary\"", scraped);
+
+        // Queue depths are read from the broker a second after start and every ten seconds after.
+        for (var i = 0; i < 60 && !scraped.Contains("triage_queue_depth{", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(250);
+            scraped = await Gateway.Http.GetStringAsync("/metrics");
+        }
+
+        var depths = string.Join('\n', scraped.Split('\n').Where(l => l.StartsWith("triage_queue_depth{", StringComparison.Ordinal)));
+        Assert.Contains("queue=\"triage-provider-primary\"", depths);
     }
 
     [SkippableFact]
