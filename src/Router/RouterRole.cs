@@ -38,49 +38,36 @@ public sealed class RouterRole : IBusRole
 
     public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator bus)
     {
-        bus.ReceiveEndpoint(BusTopology.RouterQueue, endpoint =>
-        {
-            endpoint.UseDurableQueue();
-            endpoint.UseMessageRetry(retry =>
-            {
-                retry.Ignore<UnknownRouteException>();
-                retry.Intervals(100, 500, 2000);
-            });
-            endpoint.ConfigureConsumer<BuildFailedConsumer>(context);
-        });
-        bus.ReceiveEndpoint(BusTopology.FailoverQueue, endpoint =>
-        {
-            endpoint.UseDurableQueue();
-            endpoint.UseMessageRetry(retry =>
-            {
-                retry.Ignore<UnknownRouteException>();
-                retry.Intervals(100, 500, 2000);
-            });
-            endpoint.ConfigureConsumer<AttemptFailedConsumer>(context);
-        });
+        Endpoint<BuildFailedConsumer>(BusTopology.RouterQueue);
+        Endpoint<AttemptFailedConsumer>(BusTopology.FailoverQueue);
         if (bus is IRabbitMqBusFactoryConfigurator)
         {
-            bus.ReceiveEndpoint(BusTopology.ExpiredQueue, endpoint =>
-            {
-                endpoint.UseDurableQueue();
-
-                // Bound only to the exchange the provider queues dead-letter into, never to TriageRequested itself.
-                endpoint.ConfigureConsumeTopology = false;
-                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
-                {
-                    rabbit.Bind(BusTopology.ExpiredExchange);
-                }
-
-                endpoint.UseMessageRetry(retry => retry.Intervals(100, 500, 2000));
-                endpoint.ConfigureConsumer<ExpiredAttemptConsumer>(context);
-            });
+            // Bound only to the exchange the provider queues dead-letter into, never to TriageRequested itself.
+            Endpoint<ExpiredAttemptConsumer>(BusTopology.ExpiredQueue, BusTopology.ExpiredExchange);
         }
 
-        bus.ReceiveEndpoint(BusTopology.RecorderQueue, endpoint =>
+        Endpoint<TriageCompletedRecorder>(BusTopology.RecorderQueue);
+
+        // A store or broker hiccup is retried in place; a message naming an unknown route never will succeed.
+        void Endpoint<TConsumer>(string queue, string? onlyFrom = null)
+            where TConsumer : class, IConsumer
         {
-            endpoint.UseDurableQueue();
-            endpoint.UseMessageRetry(retry => retry.Intervals(100, 500, 2000, 5000));
-            endpoint.ConfigureConsumer<TriageCompletedRecorder>(context);
-        });
+            bus.ReceiveEndpoint(queue, endpoint =>
+            {
+                endpoint.UseDurableQueue();
+                if (onlyFrom is not null && endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                {
+                    endpoint.ConfigureConsumeTopology = false;
+                    rabbit.Bind(onlyFrom);
+                }
+
+                endpoint.UseMessageRetry(retry =>
+                {
+                    retry.Ignore<UnknownRouteException>();
+                    retry.Intervals(100, 500, 2000, 5000);
+                });
+                endpoint.ConfigureConsumer<TConsumer>(context);
+            });
+        }
     }
 }

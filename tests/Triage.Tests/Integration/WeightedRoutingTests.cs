@@ -32,13 +32,7 @@ public sealed class WeightedRoutingTests : DistributedGatewayTest
     [SkippableFact]
     public async Task Triages_split_by_weight_70_30()
     {
-        var ids = await PostAsync("split", 100);
-
-        var providers = new List<string>();
-        foreach (var id in ids)
-        {
-            providers.Add((await Gateway.Http.WaitForTriageAsync(id)).Provider);
-        }
+        var providers = await ProvidersOf(await PostAsync("split", 100));
 
         Assert.InRange(providers.Count(p => p == "a"), 68, 72);
         Assert.InRange(providers.Count(p => p == "b"), 28, 32);
@@ -47,16 +41,21 @@ public sealed class WeightedRoutingTests : DistributedGatewayTest
     [SkippableFact]
     public async Task A_full_provider_spills_over_to_the_next_instead_of_queueing()
     {
-        var ids = await PostAsync("spill", 6);
+        var providers = await ProvidersOf(await PostAsync("spill", 6));
 
+        Assert.Equal(2, providers.Count(p => p == "slow"));
+        Assert.Equal(4, providers.Count(p => p == "spare"));
+    }
+
+    private async Task<List<string>> ProvidersOf(IEnumerable<string> ids)
+    {
         var providers = new List<string>();
         foreach (var id in ids)
         {
             providers.Add((await Gateway.Http.WaitForTriageAsync(id)).Provider);
         }
 
-        Assert.Equal(2, providers.Count(p => p == "slow"));
-        Assert.Equal(4, providers.Count(p => p == "spare"));
+        return providers;
     }
 
     private async Task<List<string>> PostAsync(string route, int count)
