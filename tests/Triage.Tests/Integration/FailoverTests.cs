@@ -89,21 +89,6 @@ public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) :
         Assert.Contains("triage_provider_outstanding{", scraped);
         Assert.Contains("triage_provider_healthy{", scraped);
         Assert.Contains("triage_provider_circuit{", scraped);
-
-        // Queue depths are read from the broker a second after start and every ten seconds after. Meters are
-        // process-wide, so the scrape also shows the gauges of gateways other tests run in this process.
-        string? depth = null;
-        for (var i = 0; i < 60 && depth is null; i++)
-        {
-            depth = scraped.Split('\n').FirstOrDefault(l => l.StartsWith("triage_queue_depth{", StringComparison.Ordinal) && l.Contains("queue=\"triage-provider-primary\"", StringComparison.Ordinal));
-            if (depth is null)
-            {
-                await Task.Delay(250);
-                scraped = await Gateway.Http.GetStringAsync("/metrics");
-            }
-        }
-
-        Assert.NotNull(depth);
     }
 
     [SkippableFact]
