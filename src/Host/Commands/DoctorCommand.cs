@@ -98,7 +98,7 @@ internal static class DoctorCommand
         await using (connection)
         {
             var mismatched = new List<string>();
-            foreach (var (queue, arguments) in Queues(options))
+            foreach (var (queue, _, arguments) in BusTopology.Queues(options))
             {
                 // A declaration with other arguments than the existing queue's closes the channel: one channel each.
                 await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
@@ -115,20 +115,6 @@ internal static class DoctorCommand
             return mismatched.Count == 0
                 ? Report(true, "bus", $"{TriageBus.Describe(options)}, queues declared as expected")
                 : Report(false, "bus", $"queue arguments differ: {string.Join("; ", mismatched)}", "a queue's arguments cannot change: drain the queue, delete it, and start a role to declare it anew (docs/decisions/0007)");
-        }
-    }
-
-    private static IEnumerable<(string Queue, Dictionary<string, object?> Arguments)> Queues(TriageOptions options)
-    {
-        var quorum = new Dictionary<string, object?> { ["x-queue-type"] = "quorum" };
-        foreach (var queue in new[] { BusTopology.RouterQueue, BusTopology.RecorderQueue, BusTopology.FailoverQueue, BusTopology.ExpiredQueue, BusTopology.DeadLetterQueue })
-        {
-            yield return (queue, quorum);
-        }
-
-        foreach (var provider in options.Providers.Keys)
-        {
-            yield return (BusTopology.ProviderQueue(provider), BusTopology.ProviderQueueArguments(options, provider));
         }
     }
 

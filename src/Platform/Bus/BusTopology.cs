@@ -56,6 +56,27 @@ public static class BusTopology
         ["x-dead-letter-exchange"] = ExpiredExchange,
     };
 
+    /// <summary>
+    /// Every queue the gateway owns on RabbitMQ, with the exchange whose messages it takes (besides its own exchange of
+    /// the same name) and its arguments: the one list that is declared at start and checked by <c>triage doctor</c>.
+    /// </summary>
+    public static IReadOnlyList<GatewayQueue> Queues(TriageOptions options)
+    {
+        static Dictionary<string, object?> Quorum() => new() { ["x-queue-type"] = "quorum" };
+        List<GatewayQueue> queues =
+        [
+            new(RouterQueue, BuildFailedExchange, Quorum()),
+            new(RecorderQueue, TriageCompletedExchange, Quorum()),
+            new(FailoverQueue, AttemptFailedExchange, Quorum()),
+
+            // No consumer yet: the queue itself keeps every dead letter until an operator replays it.
+            new(DeadLetterQueue, DeadLetteredExchange, Quorum()),
+            new(ExpiredQueue, ExpiredExchange, Quorum()),
+        ];
+        queues.AddRange(options.Providers.Keys.Select(p => new GatewayQueue(ProviderQueue(p), null, ProviderQueueArguments(options, p))));
+        return queues;
+    }
+
     public static int ProviderQueueTtlMs(TriageOptions options, string provider) =>
         options.Routing.Values.Where(r => r.Providers.Contains(provider, StringComparer.OrdinalIgnoreCase))
             .Select(r => r.TimeoutMs)
@@ -71,3 +92,6 @@ public static class BusTopology
         }
     }
 }
+
+/// <summary>A queue of the gateway on RabbitMQ; see <see cref="BusTopology.Queues"/>.</summary>
+public sealed record GatewayQueue(string Name, string? MessageExchange, Dictionary<string, object?> Arguments);

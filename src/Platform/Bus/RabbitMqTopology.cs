@@ -14,8 +14,6 @@ namespace Triage.Platform.Bus;
 /// </summary>
 public sealed partial class RabbitMqTopology(TriageOptions options, ILogger<RabbitMqTopology> logger) : IHostedService
 {
-    private static readonly Dictionary<string, object?> Quorum = new() { ["x-queue-type"] = "quorum" };
-
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var factory = new ConnectionFactory { Uri = new Uri(options.Bus.RabbitMq!), ClientProvidedName = "triage-topology" };
@@ -41,27 +39,15 @@ public sealed partial class RabbitMqTopology(TriageOptions options, ILogger<Rabb
     {
         await using var connection = await factory.CreateConnectionAsync(cancellationToken);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-        await Endpoint(BusTopology.RouterQueue, BusTopology.BuildFailedExchange);
-        await Endpoint(BusTopology.RecorderQueue, BusTopology.TriageCompletedExchange);
-        await Endpoint(BusTopology.FailoverQueue, BusTopology.AttemptFailedExchange);
-
-        // No consumer yet: the queue itself keeps every dead letter until an operator replays it.
-        await Endpoint(BusTopology.DeadLetterQueue, BusTopology.DeadLetteredExchange);
-        await Endpoint(BusTopology.ExpiredQueue, BusTopology.ExpiredExchange);
-        foreach (var provider in options.Providers.Keys)
+        foreach (var queue in BusTopology.Queues(options))
         {
-            await Endpoint(BusTopology.ProviderQueue(provider), messageExchange: null, BusTopology.ProviderQueueArguments(options, provider));
-        }
-
-        async Task Endpoint(string queue, string? messageExchange, IDictionary<string, object?>? arguments = null)
-        {
-            await channel.ExchangeDeclareAsync(queue, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments ?? Quorum, cancellationToken: cancellationToken);
-            await channel.QueueBindAsync(queue, queue, string.Empty, cancellationToken: cancellationToken);
-            if (messageExchange is not null)
+            await channel.ExchangeDeclareAsync(queue.Name, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+            await channel.QueueDeclareAsync(queue.Name, durable: true, exclusive: false, autoDelete: false, arguments: queue.Arguments, cancellationToken: cancellationToken);
+            await channel.QueueBindAsync(queue.Name, queue.Name, string.Empty, cancellationToken: cancellationToken);
+            if (queue.MessageExchange is { } exchange)
             {
-                await channel.ExchangeDeclareAsync(messageExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-                await channel.ExchangeBindAsync(queue, messageExchange, string.Empty, cancellationToken: cancellationToken);
+                await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+                await channel.ExchangeBindAsync(queue.Name, exchange, string.Empty, cancellationToken: cancellationToken);
             }
         }
     }
