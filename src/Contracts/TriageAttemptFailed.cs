@@ -11,7 +11,7 @@ public sealed record TriageAttemptFailed
     /// <summary>The request as the provider's pool received it, with its attempt history.</summary>
     public required TriageRequested Request { get; init; }
 
-    /// <summary>rate_limited, overloaded, server_error, transport, timeout, bad_request, unauthorized, invalid_answer, circuit_open or expired.</summary>
+    /// <summary>One of <see cref="AttemptFailure"/>.</summary>
     public required string Reason { get; init; }
 
     public required string Detail { get; init; }
@@ -39,3 +39,23 @@ public sealed record TriageDeadLettered
 
 /// <summary>How one attempt at one provider ended.</summary>
 public sealed record AttemptOutcome(string Provider, string Outcome, string? Detail = null, double DurationMs = 0);
+
+/// <summary>Why an attempt failed: the names pools publish, the router acts on, and metrics and dead letters group by.</summary>
+public static class AttemptFailure
+{
+    public const string RateLimited = "rate_limited";
+    public const string Overloaded = "overloaded";
+    public const string ServerError = "server_error";
+    public const string Transport = "transport";
+    public const string Timeout = "timeout";
+    public const string BadRequest = "bad_request";
+    public const string Unauthorized = "unauthorized";
+    public const string InvalidAnswer = "invalid_answer";
+    public const string CircuitOpen = "circuit_open";
+
+    /// <summary>The request waited in the provider's queue past its deadline (the pool is slow, stuck or not running).</summary>
+    public const string Expired = "expired";
+
+    /// <summary>A bad request or an invalid answer says nothing about whether the provider is up.</summary>
+    public static bool CountsAgainstHealth(string reason) => reason is not (BadRequest or InvalidAnswer);
+}

@@ -21,7 +21,7 @@ public sealed class ExpiredAttemptConsumer(FailedAttempts failures, TimeProvider
     {
         EventId = context.Message.EventId,
         Request = context.Message,
-        Reason = "expired",
+        Reason = AttemptFailure.Expired,
         Detail = $"expired in the queue of {context.Message.Provider} before a worker took it",
         FailedAt = time.GetUtcNow(),
     });
@@ -39,22 +39,19 @@ public sealed partial class FailedAttempts(
     TimeProvider time,
     ILogger<FailedAttempts> logger)
 {
-    /// <summary>Failures that say nothing about the provider's health.</summary>
-    private static readonly HashSet<string> NotAgainstHealth = new(StringComparer.Ordinal) { "bad_request", "invalid_answer" };
-
     public async Task HandleAsync(ConsumeContext context, TriageAttemptFailed failed)
     {
         var request = failed.Request;
         var now = time.GetUtcNow();
         if (states.TryGet(request.Provider, out var state))
         {
-            if (failed.Reason == "circuit_open")
+            if (failed.Reason == AttemptFailure.CircuitOpen)
             {
                 state.CircuitOpened(now);
             }
             else
             {
-                state.Failed(now, againstHealth: !NotAgainstHealth.Contains(failed.Reason));
+                state.Failed(now, againstHealth: AttemptFailure.CountsAgainstHealth(failed.Reason));
             }
         }
 

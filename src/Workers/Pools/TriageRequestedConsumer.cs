@@ -24,7 +24,7 @@ public sealed partial class TriageRequestedConsumer(
         if (remaining != Timeout.InfiniteTimeSpan && remaining <= TimeSpan.Zero)
         {
             // It waited in the queue past its deadline (a slow or stopped pool): another provider may still make it.
-            await FailAsync(context, "expired", $"the attempt's deadline passed {-remaining.TotalMilliseconds:0} ms before a worker took it");
+            await FailAsync(context, AttemptFailure.Expired, $"the attempt's deadline passed {-remaining.TotalMilliseconds:0} ms before a worker took it");
             return;
         }
 
@@ -47,7 +47,7 @@ public sealed partial class TriageRequestedConsumer(
         }
         catch (OperationCanceledException) when (attempt.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
-            await FailAsync(context, "timeout", $"no answer within the route's timeout ({Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
+            await FailAsync(context, AttemptFailure.Timeout, $"no answer within the route's timeout ({Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
             return;
         }
 
@@ -93,9 +93,19 @@ public sealed partial class TriageRequestedConsumer(
         });
     }
 
-    /// <summary>rate_limited, overloaded, …: the names metrics and dead letters group by.</summary>
-    private static string Reason(ProviderFailure failure) =>
-        string.Concat(failure.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+    private static string Reason(ProviderFailure failure) => failure switch
+    {
+        ProviderFailure.RateLimited => AttemptFailure.RateLimited,
+        ProviderFailure.Overloaded => AttemptFailure.Overloaded,
+        ProviderFailure.ServerError => AttemptFailure.ServerError,
+        ProviderFailure.Transport => AttemptFailure.Transport,
+        ProviderFailure.Timeout => AttemptFailure.Timeout,
+        ProviderFailure.BadRequest => AttemptFailure.BadRequest,
+        ProviderFailure.Unauthorized => AttemptFailure.Unauthorized,
+        ProviderFailure.InvalidAnswer => AttemptFailure.InvalidAnswer,
+        ProviderFailure.CircuitOpen => AttemptFailure.CircuitOpen,
+        _ => throw new ArgumentOutOfRangeException(nameof(failure), failure, null),
+    };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Triaged {EventId} with {Provider}: {Category} in {ElapsedMs:F1} ms")]
     private static partial void LogTriaged(ILogger logger, string eventId, string provider, string category, double elapsedMs);
