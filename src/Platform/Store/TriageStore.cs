@@ -34,12 +34,8 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
 
     public async Task<bool> TryAddQueuedAsync(BuildFailed failure, CancellationToken cancellationToken)
     {
+        // Insert first: a new failure, the common case, costs one round trip; a duplicate is told by the key.
         await using var db = database.CreateContext();
-        if (await db.Triages.AnyAsync(t => t.EventId == failure.EventId, cancellationToken))
-        {
-            return false;
-        }
-
         db.Triages.Add(new TriageRecord
         {
             EventId = failure.EventId,
