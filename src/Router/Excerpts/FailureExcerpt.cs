@@ -1,46 +1,390 @@
+using System.Buffers;
 using System.Text;
 using Triage.Platform.Text;
 
 namespace Triage.Router.Excerpts;
 
+/// <summary>The lines of a log that explain its failure, and where each came from (0-based line of the cleaned log).</summary>
+public sealed record Excerpt(string Text, IReadOnlyList<int> SourceLines, int LogLines)
+{
+    public static Excerpt Empty { get; } = new(string.Empty, [], 0);
+}
+
 /// <summary>
-/// The part of a log a provider sees. Build tools print the reason for a failure near the end, so the tail of
-/// the log, cleaned of colour codes and fold markers and bounded in lines and bytes, is the excerpt for now.
+/// Finds the part of a build log that explains the failure. A log of several megabytes mostly says what went
+/// right; the reason is in a few blocks around the markers that compilers, test runners and package managers
+/// print (error, FAIL, exception, traceback…), usually near the end but rarely at the very end, where CI prints
+/// its closing boilerplate ("The command … exited with 1"). So: every marker line seeds a block with a little
+/// context before it and its continuation after it (indented lines, stack frames); blocks are ranked by how
+/// strongly they mark a failure and by how late they come, and the best ones fill a budget of lines and bytes.
+/// The result, in log order, is what the provider sees and what the cache compares.
 /// </summary>
 public static class FailureExcerpt
 {
-    public const int MaxLines = 200;
-    public const int MaxBytes = 16 * 1024;
-    public const int MaxLineLength = 1_000;
+    public const int MaxLines = 160;
+    public const int MaxBytes = 10 * 1024;
+    public const int MaxLineLength = 400;
 
-    public static string From(string log)
+    private const int ContextBefore = 2;
+    private const int ContextAfter = 3;
+    private const int MaxContinuation = 12;
+    private const int MaxExitBlocks = 3;
+    private const int ExitContext = 12;
+    private const int MaxBlockLines = 40;
+    private const int WholeLogLines = 60;
+    private const int WholeLogChars = 6 * 1024;
+    private const int Strong = 2;
+
+    /// <summary>A gap between two kept blocks is marked so that neither a reader nor a model joins them up.</summary>
+    public const string Gap = "…";
+
+    public static string From(string log) => Extract(log).Text;
+
+    public static Excerpt Extract(string log)
     {
-        var lines = LogText.StripAnsi(log).Split('\n');
-        var kept = new List<string>();
-        var bytes = 0;
-        for (var i = lines.Length - 1; i >= 0 && kept.Count < MaxLines; i--)
+        if (string.IsNullOrEmpty(log))
         {
-            var line = lines[i].TrimEnd();
-            if (kept.Count == 0 && line.Length == 0)
+            return Excerpt.Empty;
+        }
+
+        var text = LogText.StripAnsi(log);
+        var lines = LogText.Lines(text);
+        if (lines.Count == 0)
+        {
+            return Excerpt.Empty;
+        }
+
+        if (lines.Count <= WholeLogLines && text.Length <= WholeLogChars)
+        {
+            // A short log costs little more than its excerpt and every line of it is context.
+            var all = new bool[lines.Count];
+            Array.Fill(all, true);
+            return Render(text, lines, all);
+        }
+
+        var weights = new int[lines.Count];
+        for (var i = 0; i < lines.Count; i++)
+        {
+            weights[i] = FailureMarkers.Weight(text.AsSpan(lines[i]));
+        }
+
+        var exits = ExitBlocks(text, lines).ToList();
+        var lastExit = exits.Count > 0 ? exits[0].End : lines.Count;
+        var ranked = exits.Concat(Blocks(text, lines, weights)
+            .OrderBy(b => b.Strength == Strong ? (b.End <= lastExit ? 0 : 1) : 2)
+            .ThenByDescending(b => b.End));
+        var keep = new bool[lines.Count];
+        var budget = new Budget(text, lines);
+        foreach (var block in ranked)
+        {
+            for (var i = block.Start; i < Math.Min(block.End, block.Start + MaxBlockLines); i++)
+            {
+                if (!keep[i] && budget.Take(i))
+                {
+                    keep[i] = true;
+                }
+            }
+        }
+
+        if (!keep.Contains(true))
+        {
+            // Nothing marks the failure: the end of the log is the best guess.
+            for (var i = lines.Count - 1; i >= 0 && budget.Take(i); i--)
+            {
+                keep[i] = true;
+            }
+        }
+
+        return Render(text, lines, keep);
+    }
+
+    private static List<Block> Blocks(string text, List<Range> lines, int[] weights)
+    {
+        var blocks = new List<Block>();
+        var i = 0;
+        while (i < lines.Count)
+        {
+            if (weights[i] <= 0)
+            {
+                i++;
+                continue;
+            }
+
+            var start = Math.Max(0, i - ContextBefore);
+            var strength = 0;
+            if (blocks.Count > 0 && blocks[^1].End >= start)
+            {
+                start = blocks[^1].Start;
+                strength = blocks[^1].Strength;
+                blocks.RemoveAt(blocks.Count - 1);
+            }
+
+            var end = i;
+            var continuation = 0;
+            while (end < lines.Count)
+            {
+                if (weights[end] > 0)
+                {
+                    strength = Math.Max(strength, weights[end]);
+                    continuation = 0;
+                }
+                else if (FailureMarkers.Continues(text.AsSpan(lines[end])) && continuation < MaxContinuation)
+                {
+                    continuation++;
+                }
+                else
+                {
+                    break;
+                }
+
+                end++;
+            }
+
+            end = Math.Min(lines.Count, end + ContextAfter);
+            blocks.Add(new Block(start, end, strength));
+            i = end;
+        }
+
+        return blocks;
+    }
+
+    /// <summary>
+    /// The last lines a failing command printed before CI reported its non-zero exit ("The command … exited with 1",
+    /// "Process completed with exit code 1", "Job failed: exit code 1"): where a tool without markers says why.
+    /// </summary>
+    private static IEnumerable<Block> ExitBlocks(string text, List<Range> lines)
+    {
+        var found = 0;
+        for (var i = lines.Count - 1; i >= 0 && found < MaxExitBlocks; i--)
+        {
+            if (!FailureMarkers.IsFailedExit(text.AsSpan(lines[i])))
             {
                 continue;
             }
 
+            found++;
+            var start = i;
+            var taken = 0;
+            while (start > 0 && taken < ExitContext)
+            {
+                start--;
+                if (!text.AsSpan(lines[start]).IsWhiteSpace())
+                {
+                    taken++;
+                }
+            }
+
+            yield return new Block(start, i + 1, Strong);
+        }
+    }
+
+    private static Excerpt Render(string text, List<Range> lines, bool[] keep)
+    {
+        var builder = new StringBuilder();
+        var sources = new List<int>();
+        var previous = -1;
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (!keep[i])
+            {
+                continue;
+            }
+
+            if (builder.Length > 0)
+            {
+                builder.Append('\n');
+                if (i != previous + 1)
+                {
+                    builder.Append(Gap).Append('\n');
+                }
+            }
+
+            var line = text.AsSpan(lines[i]).TrimEnd();
+            builder.Append(line.Length > MaxLineLength ? line[..MaxLineLength] : line);
             if (line.Length > MaxLineLength)
             {
-                line = line[..MaxLineLength] + " …";
+                builder.Append(" …");
             }
 
-            bytes += Encoding.UTF8.GetByteCount(line) + 1;
-            if (bytes > MaxBytes)
-            {
-                break;
-            }
-
-            kept.Add(line);
+            sources.Add(i);
+            previous = i;
         }
 
-        kept.Reverse();
-        return string.Join('\n', kept);
+        return new Excerpt(builder.ToString(), sources, lines.Count);
+    }
+
+    /// <param name="Strength">The strongest marker in the block: <see cref="Strong"/> or weaker.</param>
+    private readonly record struct Block(int Start, int End, int Strength);
+
+    private sealed class Budget(string text, List<Range> lines)
+    {
+        private int count;
+        private int bytes;
+
+        public bool Take(int line)
+        {
+            var length = Math.Min(text.AsSpan(lines[line]).TrimEnd().Length, MaxLineLength + 2);
+            if (count + 1 > MaxLines || bytes + length + 1 > MaxBytes)
+            {
+                return false;
+            }
+
+            count++;
+            bytes += length + 1;
+            return true;
+        }
+    }
+}
+
+/// <summary>The words build tools print when something failed, and the lines that merely carry on a block.</summary>
+internal static class FailureMarkers
+{
+    // One vectorised search finds every candidate; the finer checks below run only on those lines.
+    private static readonly SearchValues<string> Candidates = SearchValues.Create(
+        [
+            "error", "fail", "exception", "traceback", "panic", "fatal", "assert", "expected", "cannot ", "can't ",
+            "could not", "couldn't", "unable to", "not found", "no such file", "undefined", "segmentation fault",
+            "timed out", "timeout", "killed", "denied", "unexpected", "invalid", "missing", "abort", "not ok",
+            "refused", "unresolved", "conflict", "mismatch", "✗", "✖", "×", "npm err!", "caused by",
+        ],
+        StringComparison.OrdinalIgnoreCase);
+
+    private static readonly SearchValues<string> Strong = SearchValues.Create(
+        ["error", "fail", "exception", "traceback", "panic", "fatal", "assert", "caused by", "not ok", "✗", "✖"],
+        StringComparison.OrdinalIgnoreCase);
+
+    private static readonly string[] Boilerplate =
+    [
+        "The command \"", "Done. Your build exited with", "[ERROR] -> [Help", "[ERROR] To see the full stack trace",
+        "[ERROR] Re-run Maven", "[ERROR] For more information about the errors", "[ERROR] [Help ",
+        "npm ERR! A complete log of this run", "npm ERR! Please include", "npm ERR! This is probably not a problem",
+        "npm ERR! Tell the author", "npm ERR! You can get information on how to open an issue", "npm ERR! not with npm itself",
+        "npm ERR!     <https://", "npm ERR!     npm owner ls", "npm ERR! There is likely additional logging output above",
+        "##[error]Process completed with exit code", "ERROR: Job failed: exit code", "Build step '", "Finished: FAILURE",
+        "Run with --stacktrace option", "Run with --info or --debug", "Run with --scan", "Get more help at https://help.gradle.org",
+        "Your build has been stopped", "Stopping the build", "store build cache", "attempting to upload", "Uploading ",
+        "ERROR: Uploading artifacts", "travis_", "$ ",
+    ];
+
+    private static readonly string[] NoFailure =
+    [
+        "Failures: 0, Errors: 0", "0 failed", "0 errors", "0 failures", "failed: 0", "errors: 0", "error_reporting",
+        "-Werror", "failures=0", "errors=0", "0 error(s)", "Warning(s)", "ignore-errors", "on_failure",
+    ];
+
+    /// <summary>2 for a strong failure marker, 1 for a weaker one, 0 for none or for closing boilerplate.</summary>
+    public static int Weight(ReadOnlySpan<char> line)
+    {
+        if (!HasCandidate(line))
+        {
+            return 0;
+        }
+
+        var trimmed = line.TrimStart();
+        foreach (var phrase in Boilerplate)
+        {
+            if (trimmed.StartsWith(phrase, StringComparison.Ordinal))
+            {
+                return 0;
+            }
+        }
+
+        foreach (var phrase in NoFailure)
+        {
+            if (line.Contains(phrase, StringComparison.OrdinalIgnoreCase))
+            {
+                return 0;
+            }
+        }
+
+        // Warnings rarely fail a build on their own (linters and -Werror aside): never a strong marker.
+        if (trimmed.StartsWith("[warn", StringComparison.OrdinalIgnoreCase) || trimmed.StartsWith("warning", StringComparison.OrdinalIgnoreCase)
+            || line.Contains(": warning", StringComparison.OrdinalIgnoreCase))
+        {
+            return 1;
+        }
+
+        return line.IndexOfAny(Strong) >= 0 ? 2 : 1;
+    }
+
+    /// <summary>A marker that starts a word: "errors" and "Error:" count, "Test_let_errors" and "stderr" do not.</summary>
+    private static bool HasCandidate(ReadOnlySpan<char> line)
+    {
+        var offset = 0;
+        while (offset < line.Length)
+        {
+            var found = line[offset..].IndexOfAny(Candidates);
+            if (found < 0)
+            {
+                return false;
+            }
+
+            var at = offset + found;
+            if ((at == 0 || !IsNamePart(line[at - 1])) && !InName(line[at..]))
+            {
+                return true;
+            }
+
+            offset = at + 1;
+        }
+
+        return false;
+    }
+
+    private static bool IsNamePart(char c) => char.IsLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or '\\';
+
+    // "exceptions_test.rb", "error/handler.go", "ErrorHandler.java": a file or a name, not a report of a failure.
+    private static bool InName(ReadOnlySpan<char> fromMarker)
+    {
+        var word = 0;
+        while (word < fromMarker.Length && char.IsLetter(fromMarker[word]))
+        {
+            word++;
+        }
+
+        return word < fromMarker.Length
+            && (fromMarker[word] is '_' or '/' or '\\' || fromMarker[word] == '.' && word + 1 < fromMarker.Length && char.IsLetter(fromMarker[word + 1]));
+    }
+
+    /// <summary>CI's own report that the step failed, in the words of Travis, GitHub Actions, GitLab and Jenkins.</summary>
+    public static bool IsFailedExit(ReadOnlySpan<char> line)
+    {
+        foreach (var phrase in ExitPhrases)
+        {
+            var at = line.IndexOf(phrase, StringComparison.OrdinalIgnoreCase);
+            if (at < 0)
+            {
+                continue;
+            }
+
+            var rest = line[(at + phrase.Length)..].TrimStart();
+            return rest.Length > 0 && char.IsAsciiDigit(rest[0]) && rest[0] != '0' || rest.Length > 1 && rest[0] == '0' && char.IsAsciiDigit(rest[1]);
+        }
+
+        return false;
+    }
+
+    private static readonly string[] ExitPhrases = ["exited with", "exit code", "exit status", "returned exit code"];
+
+    /// <summary>Indented lines, stack frames and pytest's "E" lines belong to the block above them.</summary>
+    public static bool Continues(ReadOnlySpan<char> line)
+    {
+        if (line.IsEmpty)
+        {
+            return false;
+        }
+
+        if (line[0] is ' ' or '\t')
+        {
+            return !line.IsWhiteSpace();
+        }
+
+        return line.StartsWith("at ", StringComparison.Ordinal)
+            || line.StartsWith("E ", StringComparison.Ordinal)
+            || line.StartsWith("|", StringComparison.Ordinal)
+            || line.StartsWith("...", StringComparison.Ordinal)
+            || line.StartsWith("Caused by", StringComparison.Ordinal)
+            || line.StartsWith("[ERROR]", StringComparison.Ordinal)
+            || line.StartsWith("npm ERR!", StringComparison.Ordinal);
     }
 }
