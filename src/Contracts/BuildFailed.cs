@@ -35,6 +35,9 @@ public sealed record BuildFailed
     public IReadOnlyList<FailedTest> FailedTests { get; init; } = [];
 
     public DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>False asks for a fresh triage: the cache is neither read nor written for this failure.</summary>
+    public bool UseCache { get; init; } = true;
 }
 
 /// <summary>A test the build system reported as failing.</summary>

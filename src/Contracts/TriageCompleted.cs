@@ -51,7 +51,16 @@ public sealed record TriageCompleted
     public double DurationMs { get; init; }
 
     public DateTimeOffset CompletedAt { get; init; }
+
+    /// <summary>Set when this triage is an earlier one reused from the cache; null for a fresh triage.</summary>
+    public CacheHit? Cache { get; init; }
 }
+
+/// <summary>
+/// An earlier triage stood for this failure: how similar the two were (cosine of their fingerprints' embeddings) and
+/// which triage was reused. <paramref name="SavedCostUsd"/> is what the reused triage cost when it was made.
+/// </summary>
+public sealed record CacheHit(bool Hit, double Similarity, string SourceTriageId, decimal SavedCostUsd);
 
 public sealed record TokenUsage(int InputTokens, int OutputTokens);
 

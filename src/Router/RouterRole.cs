@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Triage.Platform.Configuration;
 using Triage.Platform.Redaction;
 using Triage.Platform.Bus;
+using Triage.Router.Cache;
 using Triage.Router.Recording;
 using Triage.Router.Routing;
 
@@ -19,6 +20,7 @@ public sealed class RouterRole : IBusRole
         services.AddSingleton<RoutingMetrics>();
         services.AddSingleton<TriageDispatcher>();
         services.AddSingleton<FailedAttempts>();
+        services.AddTriageCache(options);
         if (options.Bus.UsesRabbitMq)
         {
             services.AddHostedService<QueueDepthMetrics>();

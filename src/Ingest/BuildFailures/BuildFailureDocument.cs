@@ -31,6 +31,9 @@ public sealed class BuildFailureDocument
     public string? Log { get; set; }
 
     public List<FailedTestDocument?>? FailedTests { get; set; }
+
+    /// <summary>false: triage afresh, neither reading nor filling the cache.</summary>
+    public bool? Cache { get; set; }
 }
 
 public sealed class FailedTestDocument

@@ -103,6 +103,7 @@ public static partial class BuildFailureReader
             Log = document.Log!,
             FailedTests = tests,
             ReceivedAt = receivedAt,
+            UseCache = document.Cache ?? true,
         });
 
         void Require(string? value, string field, int max)

@@ -97,11 +97,15 @@ public sealed class RouteOptions
 
     [ConfigurationKeyName("deadline_ms")]
     public int? DeadlineMs { get; set; }
+
+    public RouteCacheOptions Cache { get; set; } = new();
 }
 
 public sealed class CacheOptions
 {
     public SemanticCacheOptions Semantic { get; set; } = new();
+
+    public EmbedderOptions Embedder { get; set; } = new();
 
     public QdrantOptions Qdrant { get; set; } = new();
 }
@@ -114,12 +118,81 @@ public sealed class SemanticCacheOptions
     public double SimilarityThreshold { get; set; } = 0.92;
 
     [ConfigurationKeyName("ttl_seconds")]
-    public int TtlSeconds { get; set; } = 3600;
+    public int TtlSeconds { get; set; } = 7 * 24 * 3600;
+
+    /// <summary>Which earlier triages a failure may reuse: its repository's (default) or its route's (across repositories).</summary>
+    public string Scope { get; set; } = CacheScope.Repository;
+
+    /// <summary>Nearest neighbours fetched per lookup; the best one whose identity matches is reused.</summary>
+    public int Candidates { get; set; } = 5;
+
+    /// <summary>Vector collection name; by default one per embedder and dimension.</summary>
+    public string? Collection { get; set; }
+
+    /// <summary>Also remember the built-in triager's answers (off: they cost nothing to make again).</summary>
+    [ConfigurationKeyName("cache_builtin")]
+    public bool CacheBuiltin { get; set; }
+
+    [ConfigurationKeyName("purge_interval_seconds")]
+    public int PurgeIntervalSeconds { get; set; } = 600;
+}
+
+public static class CacheScope
+{
+    public const string Repository = "repository";
+    public const string Route = "route";
+
+    public static IReadOnlyList<string> All { get; } = [Repository, Route];
+}
+
+/// <summary>A route's own cache settings; what it leaves out comes from cache.semantic.</summary>
+public sealed class RouteCacheOptions
+{
+    public bool? Enabled { get; set; }
+
+    [ConfigurationKeyName("similarity_threshold")]
+    public double? SimilarityThreshold { get; set; }
+
+    [ConfigurationKeyName("ttl_seconds")]
+    public int? TtlSeconds { get; set; }
+}
+
+public sealed class EmbedderOptions
+{
+    /// <summary>builtin (hashed n-grams, no model, no network) or openai-compatible (a /v1/embeddings endpoint).</summary>
+    public string Type { get; set; } = EmbedderType.Builtin;
+
+    [ConfigurationKeyName("base_url")]
+    public string? BaseUrl { get; set; }
+
+    [ConfigurationKeyName("api_key")]
+    public string? ApiKey { get; set; }
+
+    public string? Model { get; set; }
+
+    /// <summary>Length of the vectors; required for openai-compatible, 256 for builtin.</summary>
+    public int? Dimensions { get; set; }
+
+    [ConfigurationKeyName("timeout_ms")]
+    public int TimeoutMs { get; set; } = 10_000;
+}
+
+public static class EmbedderType
+{
+    public const string Builtin = "builtin";
+    public const string OpenAiCompatible = "openai-compatible";
+
+    public static IReadOnlyList<string> All { get; } = [Builtin, OpenAiCompatible];
 }
 
 public sealed class QdrantOptions
 {
+    /// <summary>gRPC address of Qdrant (its port 6334, not the REST one), e.g. http://qdrant:6334.</summary>
     public string? Url { get; set; }
+
+    /// <summary>Sent as the api-key header when Qdrant requires one; never logged.</summary>
+    [ConfigurationKeyName("api_key")]
+    public string? ApiKey { get; set; }
 }
 
 public sealed class BusOptions

@@ -19,7 +19,7 @@ public static class TriageOptionsValidator
 
     private static readonly HashSet<string> RouteKeys = new(StringComparer.OrdinalIgnoreCase)
     {
-        "providers", "failover", "timeout_ms", "deadline_ms",
+        "providers", "failover", "timeout_ms", "deadline_ms", "cache",
     };
 
     /// <summary>Problems as (key, message); the key is dotted (providers.openai.type).</summary>
@@ -148,6 +148,16 @@ public static class TriageOptionsValidator
             {
                 errors.Add(($"{at}.deadline_ms", "must be a positive number of milliseconds"));
             }
+
+            if (route.Cache.SimilarityThreshold is <= 0 or > 1)
+            {
+                errors.Add(($"{at}.cache.similarity_threshold", "must be above 0 and at most 1"));
+            }
+
+            if (route.Cache.TtlSeconds is < 1)
+            {
+                errors.Add(($"{at}.cache.ttl_seconds", "must be a positive number of seconds"));
+            }
         }
 
         var semantic = options.Cache.Semantic;
@@ -159,6 +169,54 @@ public static class TriageOptionsValidator
         if (semantic.TtlSeconds < 1)
         {
             errors.Add(("cache.semantic.ttl_seconds", "must be a positive number of seconds"));
+        }
+
+        if (!CacheScope.All.Contains(semantic.Scope))
+        {
+            errors.Add(("cache.semantic.scope", $"'{semantic.Scope}' is not a cache scope; use one of {string.Join(", ", CacheScope.All)}"));
+        }
+
+        if (semantic.Candidates is < 1 or > 100)
+        {
+            errors.Add(("cache.semantic.candidates", "must be between 1 and 100"));
+        }
+
+        if (semantic.PurgeIntervalSeconds < 1)
+        {
+            errors.Add(("cache.semantic.purge_interval_seconds", "must be a positive number of seconds"));
+        }
+
+        if (semantic.Collection is { Length: > 0 } collection && !collection.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            errors.Add(("cache.semantic.collection", $"'{collection}' may hold only letters, digits, '-' and '_'"));
+        }
+
+        var embedder = options.Cache.Embedder;
+        if (!EmbedderType.All.Contains(embedder.Type))
+        {
+            errors.Add(("cache.embedder.type", $"'{embedder.Type}' is not an embedder type; use one of {string.Join(", ", EmbedderType.All)}"));
+        }
+        else if (embedder.Type == EmbedderType.OpenAiCompatible)
+        {
+            if (string.IsNullOrWhiteSpace(embedder.BaseUrl) || !Uri.TryCreate(embedder.BaseUrl, UriKind.Absolute, out var embedderUri) || embedderUri.Scheme is not ("http" or "https"))
+            {
+                errors.Add(("cache.embedder.base_url", "an openai-compatible embedder needs an absolute http(s) base_url, for example http://ollama:11434/v1"));
+            }
+
+            if (string.IsNullOrWhiteSpace(embedder.Model))
+            {
+                errors.Add(("cache.embedder.model", "an openai-compatible embedder needs the embedding model's name"));
+            }
+
+            if (embedder.Dimensions is null or < 1)
+            {
+                errors.Add(("cache.embedder.dimensions", "an openai-compatible embedder needs the length of its vectors (for example 1536)"));
+            }
+        }
+
+        if (embedder.Type == EmbedderType.Builtin && embedder.Dimensions is < 16 or > 4096)
+        {
+            errors.Add(("cache.embedder.dimensions", "the builtin embedder takes 16 to 4096 dimensions"));
         }
 
         if (options.Bus.RabbitMq is { Length: > 0 } amqp

@@ -10,6 +10,8 @@ public abstract class TriageDbContext(DbContextOptions options) : DbContext(opti
 {
     public DbSet<TriageRecord> Triages => Set<TriageRecord>();
 
+    public DbSet<CacheEntryRecord> CacheEntries => Set<CacheEntryRecord>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<TriageRecord>(triage =>
@@ -32,7 +34,25 @@ public abstract class TriageDbContext(DbContextOptions options) : DbContext(opti
             triage.Property(t => t.OutputTokens).HasColumnName("output_tokens");
             triage.Property(t => t.CostUsd).HasColumnName("cost_usd").HasPrecision(18, 8);
             triage.Property(t => t.Result).HasColumnName("result");
+            triage.Property(t => t.CacheExcerpt).HasColumnName("cache_excerpt");
             triage.HasIndex(t => t.ReceivedAt);
+        });
+
+        modelBuilder.Entity<CacheEntryRecord>(entry =>
+        {
+            entry.ToTable("cache_entries");
+            entry.HasKey(e => new { e.Collection, e.Id });
+            entry.Property(e => e.Collection).HasColumnName("collection").HasMaxLength(100);
+            entry.Property(e => e.Id).HasColumnName("id").HasMaxLength(200);
+            entry.Property(e => e.Scope).HasColumnName("scope").HasMaxLength(200);
+            entry.Property(e => e.Vector).HasColumnName("vector");
+            entry.Property(e => e.Dimensions).HasColumnName("dimensions");
+            entry.Property(e => e.Identity).HasColumnName("identity");
+            entry.Property(e => e.CreatedAt).HasColumnName("created_at")
+                .HasConversion(at => at.ToUnixTimeMilliseconds(), ms => DateTimeOffset.FromUnixTimeMilliseconds(ms));
+            entry.Property(e => e.Payload).HasColumnName("payload");
+            entry.HasIndex(e => new { e.Collection, e.Scope });
+            entry.HasIndex(e => e.CreatedAt);
         });
     }
 }

@@ -35,6 +35,9 @@ public sealed class TriageRecord
 
     /// <summary>The <see cref="Contracts.TriageCompleted"/> as recorded, in JSON.</summary>
     public string? Result { get; set; }
+
+    /// <summary>The redacted failure excerpt, kept while the cache may still remember this failure's result; null otherwise.</summary>
+    public string? CacheExcerpt { get; set; }
 }
 
 public static class TriageStatus

@@ -14,7 +14,11 @@ public interface ITriageStore
     Task RemoveQueuedAsync(string eventId, CancellationToken cancellationToken);
 
     /// <summary>Notes that a queued failure was sent to a provider's pool, so that a duplicate is not sent again.</summary>
-    Task MarkRoutedAsync(string eventId, CancellationToken cancellationToken);
+    /// <param name="cacheExcerpt">The redacted excerpt the cache will remember the result by; null when it must not.</param>
+    Task MarkRoutedAsync(string eventId, string? cacheExcerpt, CancellationToken cancellationToken);
+
+    /// <summary>What the cache needs to remember a failure's result: its route, repository and redacted excerpt.</summary>
+    Task<CacheSource?> FindCacheSourceAsync(string eventId, CancellationToken cancellationToken);
 
     Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken);
 
@@ -26,6 +30,8 @@ public interface ITriageStore
 }
 
 public sealed record StoredTriage(string EventId, string Status, DateTimeOffset ReceivedAt, TriageCompleted? Result);
+
+public sealed record CacheSource(string Route, string? Repository, string Excerpt);
 
 /// <summary>The store on EF Core: the same code for PostgreSQL and SQLite.</summary>
 public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
@@ -71,11 +77,23 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
             .ExecuteDeleteAsync(cancellationToken);
     }
 
-    public async Task MarkRoutedAsync(string eventId, CancellationToken cancellationToken)
+    public async Task MarkRoutedAsync(string eventId, string? cacheExcerpt, CancellationToken cancellationToken)
     {
         await using var db = database.CreateContext();
         await db.Triages.Where(t => t.EventId == eventId && t.Status == TriageStatus.Queued)
-            .ExecuteUpdateAsync(set => set.SetProperty(t => t.Status, TriageStatus.Routed), cancellationToken);
+            .ExecuteUpdateAsync(
+                set => set.SetProperty(t => t.Status, TriageStatus.Routed).SetProperty(t => t.CacheExcerpt, cacheExcerpt),
+                cancellationToken);
+    }
+
+    public async Task<CacheSource?> FindCacheSourceAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        var found = await db.Triages.AsNoTracking()
+            .Where(t => t.EventId == eventId && t.CacheExcerpt != null)
+            .Select(t => new { t.Route, t.Repository, t.CacheExcerpt })
+            .SingleOrDefaultAsync(cancellationToken);
+        return found is null ? null : new CacheSource(found.Route, found.Repository, found.CacheExcerpt!);
     }
 
     public async Task MarkDeadLetteredAsync(string eventId, CancellationToken cancellationToken)

@@ -36,9 +36,16 @@ public sealed class TriageMetrics : IDisposable
         KeyValuePair<string, object?> route = new("route", result.Route);
         KeyValuePair<string, object?> provider = new("provider", result.Provider);
         KeyValuePair<string, object?> model = new("model", result.Model);
-        completed.Add(1, route, provider);
-        duration.Record(result.DurationMs / 1000, route);
-        overhead.Record(Math.Max(0, result.DurationMs - result.ProviderDurationMs) / 1000, route);
+        KeyValuePair<string, object?> outcome = new("outcome", result.Cache is null ? "triaged" : "cached");
+        completed.Add(1, route, provider, outcome);
+        duration.Record(result.DurationMs / 1000, route, outcome);
+        overhead.Record(Math.Max(0, result.DurationMs - result.ProviderDurationMs) / 1000, route, outcome);
+        if (result.Cache is not null)
+        {
+            // A reused triage called no provider: its provider and model name who made the original.
+            return;
+        }
+
         providerDuration.Record(result.ProviderDurationMs / 1000, provider, model);
         tokens.Add(result.Usage.InputTokens, provider, model, new("direction", "input"));
         tokens.Add(result.Usage.OutputTokens, provider, model, new("direction", "output"));

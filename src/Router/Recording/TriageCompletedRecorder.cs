@@ -1,7 +1,9 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Triage.Contracts;
+using Triage.Platform.Configuration;
 using Triage.Platform.Store;
+using Triage.Router.Cache;
 using Triage.Platform.Telemetry;
 using Triage.Router.Routing;
 
@@ -13,12 +15,15 @@ public sealed partial class TriageCompletedRecorder(
     ProviderStates states,
     RoutingMetrics metrics,
     TriageMetrics triages,
+    TriageCache cache,
+    SingleFlight flights,
+    TriageOptions options,
     ILogger<TriageCompletedRecorder> logger) : IConsumer<TriageCompleted>
 {
     public async Task Consume(ConsumeContext<TriageCompleted> context)
     {
         var result = context.Message;
-        if (states.TryGet(result.Provider, out var state))
+        if (result.Cache is null && states.TryGet(result.Provider, out var state))
         {
             state.Succeeded();
             metrics.Attempt(result.Provider, "success");
@@ -28,12 +33,42 @@ public sealed partial class TriageCompletedRecorder(
         {
             triages.Completed(result);
             LogRecorded(logger, result.EventId, result.Provider, result.DurationMs);
+            flights.Completed(result);
+            if (result.Cache is null && (!IsBuiltin(result.Provider) || options.Cache.Semantic.CacheBuiltin))
+            {
+                await RememberAsync(result, context.CancellationToken);
+            }
         }
         else
         {
             LogAlreadyRecorded(logger, result.EventId);
         }
     }
+
+    private bool IsBuiltin(string provider) =>
+        options.Providers.TryGetValue(provider, out var configured) ? configured.Type == ProviderType.Builtin : provider == ProviderType.Builtin;
+
+    /// <summary>
+    /// Remembers a fresh triage for the failures that will rhyme with it. The cache is an optimisation: when it
+    /// cannot take the entry the result stays recorded and the message is acknowledged.
+    /// </summary>
+    private async Task RememberAsync(TriageCompleted result, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await store.FindCacheSourceAsync(result.EventId, cancellationToken) is { } source)
+            {
+                await cache.RememberAsync(result, cache.ScopeOf(source.Route, source.Repository), source.Excerpt, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogNotRemembered(logger, e, result.EventId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cache could not remember the triage of {EventId}")]
+    private static partial void LogNotRemembered(ILogger logger, Exception exception, string eventId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recorded {EventId} from {Provider}, {DurationMs:F1} ms after it was received")]
     private static partial void LogRecorded(ILogger logger, string eventId, string provider, double durationMs);

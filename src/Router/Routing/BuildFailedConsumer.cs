@@ -4,6 +4,7 @@ using Triage.Contracts;
 using Triage.Platform.Redaction;
 using Triage.Platform.Store;
 using Triage.Platform.Telemetry;
+using Triage.Router.Cache;
 using Triage.Router.Excerpts;
 
 namespace Triage.Router.Routing;
@@ -14,6 +15,8 @@ public sealed partial class BuildFailedConsumer(
     RouteTable routes,
     TriageDispatcher dispatcher,
     SecretRedactor redactor,
+    TriageCache cache,
+    SingleFlight flights,
     TimeProvider time,
     ILogger<BuildFailedConsumer> logger) : IConsumer<BuildFailed>
 {
@@ -44,6 +47,31 @@ public sealed partial class BuildFailedConsumer(
             excerpt?.SetTag("triage.redacted_secrets", redacted);
         }
 
+        var cacheExcerpt = (string?)null;
+        if (failure.UseCache && cache.For(failure.Route).Enabled)
+        {
+            var lookup = await LookUpAsync(failure, view, context.CancellationToken);
+            if (lookup.Reused is { } neighbour)
+            {
+                await PublishReusedAsync(context, cache.Reuse(neighbour, failure, redacted));
+                return;
+            }
+
+            var key = $"{lookup.Scope}\n{lookup.Signature.Fingerprint}\n{lookup.Signature.Identity.Serialize()}";
+            if (flights.LeadOrFollow(key, failure.EventId, TimeSpan.FromMilliseconds(route.TimeoutMs)) is { } flight)
+            {
+                var leader = await flights.WaitAsync(flight, TimeSpan.FromMilliseconds(route.TimeoutMs), context.CancellationToken);
+                if (leader is not null)
+                {
+                    LogCoalesced(logger, failure.EventId, leader.EventId);
+                    await PublishReusedAsync(context, cache.Reused(leader, failure, redacted, 1.0));
+                    return;
+                }
+            }
+
+            cacheExcerpt = view.Log;
+        }
+
         var deadline = route.DeadlineMs is { } ms ? failure.ReceivedAt.AddMilliseconds(ms) : (DateTimeOffset?)null;
         if (deadline < time.GetUtcNow())
         {
@@ -51,11 +79,46 @@ public sealed partial class BuildFailedConsumer(
             deadline = null;
         }
 
-        await dispatcher.DispatchAsync(context, view, redacted, [], deadline, lastFailure: null);
+        try
+        {
+            await dispatcher.DispatchAsync(context, view, redacted, [], deadline, lastFailure: null);
+        }
+        catch
+        {
+            // Redelivered later; its followers must not wait for a flight that never took off.
+            flights.Failed(failure.EventId);
+            throw;
+        }
 
         // Marked after the send: a crash in between redelivers the failure and sends it again, never loses it.
-        await store.MarkRoutedAsync(failure.EventId, context.CancellationToken);
+        await store.MarkRoutedAsync(failure.EventId, cacheExcerpt, context.CancellationToken);
     }
+
+    private async Task<CacheLookup> LookUpAsync(BuildFailed failure, BuildFailed view, CancellationToken cancellationToken)
+    {
+        using var activity = TriageTelemetry.Source.StartActivity("triage.cache.lookup");
+        var lookup = await cache.LookupAsync(failure.Route, failure.Repository, view.Log, cancellationToken);
+        activity?.SetTag(TriageTelemetry.EventId, failure.EventId);
+        activity?.SetTag("triage.cache.outcome", lookup.Reused is null ? lookup.Verdict.ToString() : "hit");
+        if (lookup.BestSimilarity is { } best)
+        {
+            activity?.SetTag("triage.cache.similarity", best);
+        }
+
+        return lookup;
+    }
+
+    private async Task PublishReusedAsync(ConsumeContext context, TriageCompleted reused)
+    {
+        await context.Publish(reused, context.CancellationToken);
+        LogReused(logger, reused.EventId, reused.Cache!.SourceTriageId, reused.Cache.Similarity);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reused triage {SourceTriageId} for {EventId} (similarity {Similarity:F3})")]
+    private static partial void LogReused(ILogger logger, string eventId, string sourceTriageId, double similarity);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{EventId} waited for the identical failure {LeaderEventId} in flight")]
+    private static partial void LogCoalesced(ILogger logger, string eventId, string leaderEventId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {EventId}: already {Status}")]
     private static partial void LogDuplicate(ILogger logger, string eventId, string status);

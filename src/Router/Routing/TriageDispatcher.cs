@@ -7,6 +7,8 @@ using Triage.Platform.Configuration;
 using Triage.Platform.Store;
 using Triage.Platform.Telemetry;
 
+using Triage.Router.Cache;
+
 namespace Triage.Router.Routing;
 
 /// <summary>
@@ -18,6 +20,7 @@ public sealed partial class TriageDispatcher(
     ITriageStore store,
     TriageOptions options,
     RoutingMetrics metrics,
+    SingleFlight flights,
     TimeProvider time,
     ILogger<TriageDispatcher> logger)
 {
@@ -111,6 +114,7 @@ public sealed partial class TriageDispatcher(
             },
             context.CancellationToken);
         await store.MarkDeadLetteredAsync(failure.EventId, context.CancellationToken);
+        flights.Failed(failure.EventId);
         metrics.DeadLettered(failure.Route, reason);
         LogDeadLettered(logger, failure.EventId, reason, history.Count);
     }

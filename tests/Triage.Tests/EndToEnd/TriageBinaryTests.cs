@@ -20,7 +20,7 @@ public sealed class TriageBinaryTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task A_failure_posted_to_the_binary_is_triaged_by_the_provider_through_RabbitMQ_and_stored_in_PostgreSQL()
+    public async Task A_failure_posted_to_the_binary_is_triaged_through_RabbitMQ_and_PostgreSQL_and_its_reruns_come_from_the_cache()
     {
         await using var broker = await RabbitMqVirtualHost.CreateAsync();
         await using var database = await PostgresDatabase.CreateAsync();
@@ -42,6 +42,7 @@ public sealed class TriageBinaryTests(ITestOutputHelper output) : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = address };
 
         var timings = new List<double>();
+        var ids = new List<string>();
         for (var i = 0; i < 5; i++)
         {
             var document = Samples.CompileError();
@@ -52,15 +53,19 @@ public sealed class TriageBinaryTests(ITestOutputHelper output) : IAsyncLifetime
             var result = await http.WaitForTriageAsync(id);
             timings.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
+            // The same failure again (another build of it): the cache answers, no provider is called.
             Assert.Equal("vllm", result.Provider);
             Assert.Equal(TriageCategory.CompileError, result.Category);
-            Assert.Equal(new TokenUsage(812, 64), result.Usage);
+            Assert.Equal(i == 0 ? new TokenUsage(812, 64) : new TokenUsage(0, 0), result.Usage);
+            Assert.Equal(i == 0 ? null : ids[0], result.Cache?.SourceTriageId);
+            Assert.Single(provider.Requests);
+            ids.Add(id);
             Assert.Equal(1, await database.CountAsync($"SELECT count(*) FROM triages WHERE event_id = '{id}' AND status = 'completed'"));
         }
 
-        Assert.Equal(5, provider.Requests.Count);
+        Assert.Single(provider.Requests);
         Assert.Null(provider.Requests.First().Header("authorization"));
-        output.WriteLine($"POST → stored result over RabbitMQ and PostgreSQL, in ms: {string.Join(", ", timings.Select(t => t.ToString("0.0")))}");
+        output.WriteLine($"POST → stored result over RabbitMQ and PostgreSQL (first from the provider, then from the cache), in ms: {string.Join(", ", timings.Select(t => t.ToString("0.0")))}");
     }
 
     [Fact]

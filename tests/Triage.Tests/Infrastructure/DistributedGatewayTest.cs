@@ -17,7 +17,13 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
     /// <summary>What the gateway hosts: every role and pool unless a test says otherwise.</summary>
     protected virtual Triage.Host.Hosting.HostSettings Settings => Triage.Host.Hosting.HostSettings.All("http://127.0.0.1:0");
 
-    /// <summary>triage.yaml without its bus and store sections, which this class adds.</summary>
+    /// <summary>
+    /// Routing and failover tests send the same sample many times and count provider calls: the semantic cache,
+    /// which would answer all but the first, is off unless a test class is about it.
+    /// </summary>
+    protected virtual bool SemanticCache => false;
+
+    /// <summary>triage.yaml without its bus, store and cache sections, which this class adds.</summary>
     protected abstract Task<string> ConfigurationAsync();
 
     /// <summary>Starts something the test disposes of after the gateway (a fake provider, say).</summary>
@@ -40,6 +46,8 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
               rabbitmq: "{Broker.Uri}"
             store:
               postgres: "{Database.ConnectionString}"
+            cache:
+              semantic: {"{"} enabled: {(SemanticCache ? "true" : "false")} {"}"}
             """,
             settings: Settings);
     }

@@ -49,7 +49,7 @@ public abstract class TriageStoreContract : IAsyncLifetime
     {
         var failure = Failure();
         await Store.TryAddQueuedAsync(failure, default);
-        await Store.MarkRoutedAsync(failure.EventId, default);
+        await Store.MarkRoutedAsync(failure.EventId, null, default);
 
         Assert.True(await Store.RecordCompletedAsync(Result(failure.EventId, "first"), default));
         Assert.False(await Store.RecordCompletedAsync(Result(failure.EventId, "second"), default));
@@ -90,7 +90,7 @@ public abstract class TriageStoreContract : IAsyncLifetime
         await Store.TryAddQueuedAsync(routed, default);
         await Store.TryAddQueuedAsync(removed, default);
 
-        await Store.MarkRoutedAsync(routed.EventId, default);
+        await Store.MarkRoutedAsync(routed.EventId, null, default);
         await Store.RemoveQueuedAsync(routed.EventId, default);
         await Store.RemoveQueuedAsync(removed.EventId, default);
 

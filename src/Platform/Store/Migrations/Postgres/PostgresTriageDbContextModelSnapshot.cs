@@ -22,6 +22,56 @@ namespace Triage.Platform.Store.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Triage.Platform.Store.CacheEntryRecord", b =>
+                {
+                    b.Property<string>("Collection")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("collection");
+
+                    b.Property<string>("Id")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("id");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("Dimensions")
+                        .HasColumnType("integer")
+                        .HasColumnName("dimensions");
+
+                    b.Property<string>("Identity")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("identity");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("payload");
+
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("scope");
+
+                    b.Property<byte[]>("Vector")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("vector");
+
+                    b.HasKey("Collection", "Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("Collection", "Scope");
+
+                    b.ToTable("cache_entries", (string)null);
+                });
+
             modelBuilder.Entity("Triage.Platform.Store.TriageRecord", b =>
                 {
                     b.Property<string>("EventId")
@@ -34,6 +84,10 @@ namespace Triage.Platform.Store.Migrations.Postgres
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)")
                         .HasColumnName("build_number");
+
+                    b.Property<string>("CacheExcerpt")
+                        .HasColumnType("text")
+                        .HasColumnName("cache_excerpt");
 
                     b.Property<string>("Category")
                         .HasMaxLength(40)

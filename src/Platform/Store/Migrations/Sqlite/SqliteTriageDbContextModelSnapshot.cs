@@ -17,6 +17,56 @@ namespace Triage.Platform.Store.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.4");
 
+            modelBuilder.Entity("Triage.Platform.Store.CacheEntryRecord", b =>
+                {
+                    b.Property<string>("Collection")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("collection");
+
+                    b.Property<string>("Id")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("Dimensions")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("dimensions");
+
+                    b.Property<string>("Identity")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("identity");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("payload");
+
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("scope");
+
+                    b.Property<byte[]>("Vector")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("vector");
+
+                    b.HasKey("Collection", "Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("Collection", "Scope");
+
+                    b.ToTable("cache_entries", (string)null);
+                });
+
             modelBuilder.Entity("Triage.Platform.Store.TriageRecord", b =>
                 {
                     b.Property<string>("EventId")
@@ -29,6 +79,10 @@ namespace Triage.Platform.Store.Migrations.Sqlite
                         .HasMaxLength(100)
                         .HasColumnType("TEXT")
                         .HasColumnName("build_number");
+
+                    b.Property<string>("CacheExcerpt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cache_excerpt");
 
                     b.Property<string>("Category")
                         .HasMaxLength(40)

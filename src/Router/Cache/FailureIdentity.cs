@@ -1,0 +1,142 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Triage.Router.Cache;
+
+/// <summary>
+/// What makes a failure this failure and not its neighbour: the tests that failed, the exception types, the
+/// error codes and the source files the errors point at. Two failures that pass through the same assertion
+/// helper differ in one test name, which no similarity threshold separates; comparing these sets does.
+/// </summary>
+public sealed partial record FailureIdentity(
+    IReadOnlyList<string> Tests,
+    IReadOnlyList<string> Exceptions,
+    IReadOnlyList<string> Codes,
+    IReadOnlyList<string> Files,
+    IReadOnlyList<string> Messages)
+{
+    /// <summary>How much two failures' error messages must overlap (Jaccard) to be one failure.</summary>
+    public const double MessageOverlap = 0.5;
+
+    private const int MaxMessageLength = 200;
+
+    public static FailureIdentity None { get; } = new([], [], [], [], []);
+
+    public bool IsEmpty => Tests.Count == 0 && Exceptions.Count == 0 && Codes.Count == 0 && Files.Count == 0 && Messages.Count == 0;
+
+    public static FailureIdentity Of(string excerpt)
+    {
+        var tests = new SortedSet<string>(StringComparer.Ordinal);
+        var exceptions = new SortedSet<string>(StringComparer.Ordinal);
+        var codes = new SortedSet<string>(StringComparer.Ordinal);
+        var files = new SortedSet<string>(StringComparer.Ordinal);
+        var messages = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var line in excerpt.Split('\n'))
+        {
+            if (Excerpts.FailureMarkers.Weight(line) >= 2)
+            {
+                var message = FailureFingerprint.Of(line.Trim());
+                messages.Add(message.Length > MaxMessageLength ? message[..MaxMessageLength] : message);
+            }
+
+            foreach (Match match in FailedTest().Matches(line))
+            {
+                var name = FirstGroup(match);
+                if (name.Length is > 1 and < 300)
+                {
+                    tests.Add(name.Trim());
+                }
+            }
+
+            foreach (Match match in ExceptionType().Matches(line))
+            {
+                exceptions.Add(match.Groups["name"].Value);
+            }
+
+            foreach (Match match in ErrorCode().Matches(line))
+            {
+                codes.Add(match.Groups["code"].Value);
+            }
+
+            foreach (Match match in SourceFile().Matches(line))
+            {
+                files.Add(match.Groups["file"].Value);
+            }
+        }
+
+        return new FailureIdentity([.. tests], [.. exceptions], [.. codes], [.. files], [.. messages]);
+    }
+
+    /// <summary>
+    /// Whether a triage of <paramref name="other"/> may stand for this failure: every kind of evidence that either
+    /// side has must be the same on both. A kind neither side shows says nothing.
+    /// </summary>
+    public bool Matches(FailureIdentity other) =>
+        Same(Tests, other.Tests) && Same(Exceptions, other.Exceptions) && Same(Codes, other.Codes) && Same(Files, other.Files)
+        && Overlap(Messages, other.Messages) >= MessageOverlap;
+
+    // The error lines of two runs of one failure are the same once masked, give or take a line the build printed
+    // on one run only; two failures that share a tool share its boilerplate but not their messages.
+    private static double Overlap(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    {
+        if (a.Count == 0 && b.Count == 0)
+        {
+            return 1;
+        }
+
+        var shared = a.Intersect(b, StringComparer.Ordinal).Count();
+        return (double)shared / (a.Count + b.Count - shared);
+    }
+
+    public string Serialize() => JsonSerializer.Serialize(this, IdentityJson.Default.FailureIdentity);
+
+    public static FailureIdentity Deserialize(string json) =>
+        string.IsNullOrEmpty(json) ? None : JsonSerializer.Deserialize(json, IdentityJson.Default.FailureIdentity) ?? None;
+
+    private static bool Same(IReadOnlyList<string> a, IReadOnlyList<string> b) => a.SequenceEqual(b, StringComparer.Ordinal);
+
+    private static string FirstGroup(Match match)
+    {
+        for (var i = 1; i < match.Groups.Count; i++)
+        {
+            if (match.Groups[i].Success && match.Groups[i].Name.StartsWith('t'))
+            {
+                return match.Groups[i].Value;
+            }
+        }
+
+        return match.Value;
+    }
+
+    // Failing tests as the common runners name them: go, pytest, unittest, xunit/nunit, cargo, JUnit/surefire,
+    // rspec, jest/mocha, phpunit, TAP.
+    [GeneratedRegex(
+        @"--- FAIL: (?<t1>\S+)" +
+        @"|FAILED (?<t2>[\w/.\-]+::[^\s]+)" +
+        @"|^(?:FAIL|ERROR): (?<t3>\w+ \([\w.]+\))" +
+        @"|^\s*(?<t4>[\w.`<>+]+) \[FAIL\]" +
+        @"|^test (?<t5>\S+) \.\.\. FAILED" +
+        @"|^(?<t6>\w+ \([\w.]+\)) \.\.\. (?:FAIL|ERROR)" +
+        @"|^(?:\[ERROR\])?\s*(?<t7>\w+\([\w.$]+\))(?:\s+Time elapsed:.*<<< (?:FAILURE|ERROR)!|:)" +
+        @"|Tests run:.*<<< FAILURE!.*? in (?<t8>[\w.$]+)" +
+        @"|^\[ERROR\]\s+(?<t9>[\w$]+\.[\w$]+)(?::\d+)?\s" +
+        @"|^rspec (?<ta>\./\S+)" +
+        @"|● (?<tb>[^\n]+? › [^\n]+)" +
+        @"|^\s*✕ (?<tc>.+?)(?: \(\d+ ?ms\))?$" +
+        @"|^\d+\) (?<td>[\w\\]+::\w+)" +
+        @"|^not ok \d+ (?:- )?(?<te>.+)$",
+        RegexOptions.Multiline | RegexOptions.ExplicitCapture)]
+    private static partial Regex FailedTest();
+
+    [GeneratedRegex(@"(?<![\w.])(?:[a-z_][\w]*\.)*(?<name>[A-Z]\w*(?:Exception|Error|Failure|Fault))\b")]
+    private static partial Regex ExceptionType();
+
+    [GeneratedRegex(@"(?<![\w-])(?<code>(?:CS|TS|FS|BC|MSB|NU|NETSDK|LNK|C|E|SC|SA|CA|IDE|TS)\d{3,5})(?![\w-])|error\[(?<code>E\d{4})\]")]
+    private static partial Regex ErrorCode();
+
+    [GeneratedRegex(@"(?<![\w.])(?<file>[\w\-.]+\.(?:java|kt|kts|scala|groovy|gradle|cs|fs|vb|ts|tsx|js|jsx|mjs|py|rb|go|rs|c|cc|cpp|cxx|h|hpp|m|mm|swift|php|ex|exs|erl|hs|ml|clj|dart|lua|pl|r|sh|xml|json|ya?ml|toml|csproj|sln))(?=[:(\[,]\s?\d|\"", line \d)")]
+    private static partial Regex SourceFile();
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(FailureIdentity))]
+internal sealed partial class IdentityJson : System.Text.Json.Serialization.JsonSerializerContext;
