@@ -15,6 +15,7 @@ public static class TriageCommandLine
         root.Subcommands.Add(DemoCommand());
         root.Subcommands.Add(PublishCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         return root;
     }
 
