@@ -1,0 +1,59 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using Triage.Platform.Redaction;
+using Triage.Router.Cache;
+using Triage.Router.Excerpts;
+
+namespace Triage.Bench.Micro;
+
+/// <summary>
+/// What the router does to every log before a cache lookup: excerpt, redaction, fingerprint, identity and the
+/// built-in embedding, on real CI logs from ../shared/data/logchunks: the median-sized log and the largest.
+/// </summary>
+[MemoryDiagnoser]
+[Config(typeof(Percentiles))]
+public class FailureSignaturePipeline
+{
+    private readonly SecretRedactor redactor = new([]);
+    private readonly HashedNgramEmbeddingGenerator embedder = new();
+    private string log = string.Empty;
+
+    [Params("median", "largest")]
+    public string Log { get; set; } = "median";
+
+    public double Megabytes => log.Length / 1_000_000.0;
+
+    [GlobalSetup]
+    public void Load()
+    {
+        var logs = Directory.GetFiles(DataFolder(), "*.log", SearchOption.AllDirectories)
+            .Select(f => new FileInfo(f))
+            .OrderBy(f => f.Length)
+            .ToList();
+        var chosen = Log == "largest" ? logs[^1] : logs[logs.Count / 2];
+        log = File.ReadAllText(chosen.FullName);
+        Console.WriteLine($"// {Log} log: {chosen.FullName} ({chosen.Length:N0} bytes)");
+    }
+
+    [Benchmark]
+    public FailureSignature Signature() =>
+        FailureSignature.Of(redactor.Redact(FailureExcerpt.From(log)).Text, embedder);
+
+    private static string DataFolder()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Triage.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        var folder = Path.GetFullPath(Path.Combine(directory?.FullName ?? ".", "..", "shared", "data", "logchunks", "logs"));
+        return Directory.Exists(folder) ? folder : throw new DirectoryNotFoundException($"{folder} is missing: the benchmark reads the LogChunks logs.");
+    }
+
+    private sealed class Percentiles : ManualConfig
+    {
+        public Percentiles() => AddColumn(StatisticColumn.Median, StatisticColumn.P95);
+    }
+}
