@@ -17,7 +17,10 @@ public interface ITriageStore
     /// <param name="cacheExcerpt">The redacted excerpt the cache will remember the result by; null when it must not.</param>
     Task MarkRoutedAsync(string eventId, string? cacheExcerpt, CancellationToken cancellationToken);
 
-    /// <summary>What the cache needs to remember a failure's result: its route, repository and redacted excerpt.</summary>
+    /// <summary>
+    /// What the cache needs to remember a failure's result: its route, repository and redacted excerpt; null once a
+    /// result is recorded, so that a late second result never replaces the one the store kept.
+    /// </summary>
     Task<CacheSource?> FindCacheSourceAsync(string eventId, CancellationToken cancellationToken);
 
     Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken);
@@ -90,7 +93,7 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
     {
         await using var db = database.CreateContext();
         var found = await db.Triages.AsNoTracking()
-            .Where(t => t.EventId == eventId && t.CacheExcerpt != null)
+            .Where(t => t.EventId == eventId && t.CacheExcerpt != null && t.Status != TriageStatus.Completed)
             .Select(t => new { t.Route, t.Repository, t.CacheExcerpt })
             .SingleOrDefaultAsync(cancellationToken);
         return found is null ? null : new CacheSource(found.Route, found.Repository, found.CacheExcerpt!);

@@ -24,10 +24,13 @@ namespace Triage.Router.Cache;
 /// </remarks>
 public sealed class EmbeddedVectorIndex : IVectorIndex, IDisposable
 {
-    /// <summary>Up to this many entries a scope is scored exactly: the scan costs less than the signatures would save.</summary>
+    /// <summary>Up to this many entries a scope is scored exactly: scoring a candidate pool would cost about as much.</summary>
     public const int ExactScanLimit = 2_048;
 
-    /// <summary>Candidates scored exactly after the signature scan; more buys recall at about 0.1 µs each.</summary>
+    /// <summary>
+    /// Candidates scored exactly after the signature scan; each costs about 0.2 µs and buys recall where many entries
+    /// crowd the query (bench/Triage.Bench.Micro lookup-latency measures both).
+    /// </summary>
     public const int DefaultCandidatePool = 512;
 
     private readonly TriageDatabase? database;

@@ -29,15 +29,18 @@ public sealed partial class TriageCompletedRecorder(
             metrics.Attempt(result.Provider, "success");
         }
 
+        // Remembered before it is recorded: whoever sees the result can count on the cache knowing it too.
+        // A second delivery upserts the same entry again, which changes nothing.
+        if (result.Cache is null && (!IsBuiltin(result.Provider) || options.Cache.Semantic.CacheBuiltin))
+        {
+            await RememberAsync(result, context.CancellationToken);
+        }
+
         if (await store.RecordCompletedAsync(result, context.CancellationToken))
         {
             triages.Completed(result);
             LogRecorded(logger, result.EventId, result.Provider, result.DurationMs);
             flights.Completed(result);
-            if (result.Cache is null && (!IsBuiltin(result.Provider) || options.Cache.Semantic.CacheBuiltin))
-            {
-                await RememberAsync(result, context.CancellationToken);
-            }
         }
         else
         {
