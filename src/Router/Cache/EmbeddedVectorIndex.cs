@@ -146,17 +146,20 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IDisposable
         await writes.WaitAsync(cancellationToken);
         try
         {
-            var collection = Collection();
-            RequireDimensions(collection, entry.Vector.Length, "entry vector");
+            // Holding the writers' turn, the shelf cannot change under us: only a writer or a load replaces it.
+            var current = Current();
+            RequireDimensions(current.Collection, entry.Vector.Length, "entry vector");
             if (database is not null)
             {
-                await StoreAsync(collection, entry, cancellationToken);
+                await StoreAsync(current.Collection, entry, cancellationToken);
             }
 
+            // Signing takes a few microseconds and needs no lock: the hyperplanes never change.
+            var signature = current.Sign(entry.Vector.Span);
             gate.EnterWriteLock();
             try
             {
-                Current().Put(entry);
+                current.Put(entry, signature);
             }
             finally
             {
@@ -273,19 +276,6 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IDisposable
 
     private Shelf Current() => shelf ?? throw NotInitialized();
 
-    private CacheCollection Collection()
-    {
-        gate.EnterReadLock();
-        try
-        {
-            return Current().Collection;
-        }
-        finally
-        {
-            gate.ExitReadLock();
-        }
-    }
-
     private static InvalidOperationException NotInitialized() =>
         new("The vector cache has no collection yet: InitializeAsync must run first.");
 
@@ -363,7 +353,11 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IDisposable
 
         public void RequireDimensions(int length, string what) => EmbeddedVectorIndex.RequireDimensions(Collection, length, what);
 
-        public void Put(CacheEntry entry)
+        public Signature Sign(ReadOnlySpan<float> vector) => hasher.Sign(vector);
+
+        public void Put(CacheEntry entry) => Put(entry, hasher.Sign(entry.Vector.Span));
+
+        public void Put(CacheEntry entry, Signature signature)
         {
             if (scopeOfId.TryGetValue(entry.Id, out var previous) && previous.Scope != entry.Scope)
             {
@@ -380,7 +374,7 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IDisposable
                 scopes.Add(entry.Scope, scope);
             }
 
-            scope.Put(entry, hasher.Sign(entry.Vector.Span));
+            scope.Put(entry, signature);
             scopeOfId[entry.Id] = scope;
         }
 

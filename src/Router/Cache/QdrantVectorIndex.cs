@@ -76,9 +76,17 @@ public sealed class QdrantVectorIndex : IVectorIndex, IDisposable
             throw new CacheDimensionMismatchException(collection.Name, (int)single.Size, collection.Dimensions);
         }
 
-        // Creating an index that exists already changes nothing, so a restart may ask again.
-        await client.CreatePayloadIndexAsync(collection.Name, ScopeField, PayloadSchemaType.Keyword, cancellationToken: cancellationToken);
-        await client.CreatePayloadIndexAsync(collection.Name, CreatedAtField, PayloadSchemaType.Integer, cancellationToken: cancellationToken);
+        // The search filters on both on every lookup; without their indexes Qdrant would check each point's payload.
+        if (!info.PayloadSchema.ContainsKey(ScopeField))
+        {
+            await client.CreatePayloadIndexAsync(collection.Name, ScopeField, PayloadSchemaType.Keyword, cancellationToken: cancellationToken);
+        }
+
+        if (!info.PayloadSchema.ContainsKey(CreatedAtField))
+        {
+            await client.CreatePayloadIndexAsync(collection.Name, CreatedAtField, PayloadSchemaType.Integer, cancellationToken: cancellationToken);
+        }
+
         this.collection = collection;
     }
 
