@@ -40,6 +40,23 @@ internal sealed class RoutesHealthCheck(TriageOptions options, ProviderStates st
     }
 }
 
+/// <summary>The vector cache answers: Qdrant's health endpoint, or the embedded index has loaded its collection.</summary>
+internal sealed class VectorCacheHealthCheck(Triage.Router.Cache.IVectorIndex index) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await index.CheckAsync(cancellationToken);
+            return HealthCheckResult.Healthy(index.Description);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy($"{index.Description}: {e.Message}");
+        }
+    }
+}
+
 /// <summary>The readiness answer names each check, so that an operator sees which dependency is down.</summary>
 internal static class HealthReportJson
 {

@@ -76,6 +76,7 @@ public static class TriageApplication
         {
             roles.Add(RouterRole.Add(services, options));
             health.AddCheck<RoutesHealthCheck>("routes", tags: ["ready"]);
+            health.AddCheck<VectorCacheHealthCheck>("vector-cache", tags: ["ready"]);
         }
 
         if (settings.Roles.HasFlag(TriageRoles.Workers))

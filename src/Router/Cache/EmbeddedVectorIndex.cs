@@ -274,6 +274,9 @@ public sealed class EmbeddedVectorIndex : IVectorIndex, IDisposable
         }
     }
 
+    /// <summary>In process: ready once its collection is loaded.</summary>
+    public Task CheckAsync(CancellationToken cancellationToken) => shelf is null ? Task.FromException(NotInitialized()) : Task.CompletedTask;
+
     private Shelf Current() => shelf ?? throw NotInitialized();
 
     private static InvalidOperationException NotInitialized() =>

@@ -143,6 +143,9 @@ public sealed class QdrantVectorIndex : IVectorIndex, IDisposable
         await client.UpsertAsync(current.Name, [point], wait: true, cancellationToken: cancellationToken);
     }
 
+    public async Task CheckAsync(CancellationToken cancellationToken) =>
+        await client.HealthAsync(cancellationToken);
+
     public async Task<long> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
     {
         var current = Current();

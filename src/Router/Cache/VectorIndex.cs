@@ -28,6 +28,9 @@ public interface IVectorIndex
     /// <summary>Adds an entry, or replaces the entry with the same id.</summary>
     Task UpsertAsync(CacheEntry entry, CancellationToken cancellationToken);
 
+    /// <summary>Throws when the index cannot be reached (readiness and doctor); returns when it answers.</summary>
+    Task CheckAsync(CancellationToken cancellationToken);
+
     /// <summary>Deletes entries created before <paramref name="olderThan"/>; returns how many went (-1 when the index cannot tell).</summary>
     Task<long> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
 }

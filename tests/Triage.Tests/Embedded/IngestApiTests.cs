@@ -152,6 +152,7 @@ public sealed class IngestApiTests : IAsyncLifetime
         Assert.Equal("Healthy", report["status"]!.GetValue<string>());
         Assert.Contains(("store", "Healthy"), checks);
         Assert.Contains(("routes", "Healthy"), checks);
+        Assert.Contains(("vector-cache", "Healthy"), checks);
         Assert.Contains(checks, c => c.Name.Contains("masstransit", StringComparison.OrdinalIgnoreCase));
     }
 
