@@ -37,7 +37,7 @@ internal static partial class CacheEvaluation
 
             var inScope = !scopeByRepository || a.Log.Repo == b.Log.Repo;
             var similarity = System.Numerics.Tensors.TensorPrimitives.Dot(a.Signature.Vector, b.Signature.Vector);
-            judged.Add(new JudgedPair(pair, inScope, similarity, a.Signature.Identity.Matches(b.Signature.Identity)));
+            judged.Add(new JudgedPair(pair, inScope, similarity, a.Signature.Identity, b.Signature.Identity));
         }
 
         if (details is not null)
@@ -87,8 +87,8 @@ internal static partial class CacheEvaluation
                 b = pair.Pair.B,
                 tier = pair.Pair.Tier,
                 similarity = pair.Similarity,
-                identity_matches = pair.IdentityMatches,
-                reused = pair.InScope && CacheDecision.Judge(pair.Similarity, threshold, Identity(pair.IdentityMatches), Identity(true)) == CacheVerdict.Reuse,
+                identity_matches = pair.A.Matches(pair.B),
+                reused = pair.Reused(threshold),
             }));
         }
     }
@@ -99,20 +99,13 @@ internal static partial class CacheEvaluation
         foreach (var group in judged.GroupBy(j => j.Pair.Tier).OrderBy(g => TierOrder(g.Key)))
         {
             var pairs = group.Count();
-            var reused = group.Count(j => j.InScope && CacheDecision.Judge(j.Similarity, threshold, Identity(j.IdentityMatches), Identity(true)) == CacheVerdict.Reuse);
+            var reused = group.Count(j => j.Reused(threshold));
             var similar = group.Count(j => j.InScope && j.Similarity >= threshold);
             result[group.Key] = new TierResult(group.First().Pair.Expect, pairs, reused, (double)reused / pairs, similar);
         }
 
         return result;
     }
-
-    // The pair's identity comparison is computed once; the decision is replayed per threshold through CacheDecision.
-    private static FailureIdentity Identity(bool matches) => matches ? Same : Other;
-
-    private static readonly FailureIdentity Same = new(["same"], [], [], [], []);
-
-    private static readonly FailureIdentity Other = new(["other"], [], [], [], []);
 
     private static int TierOrder(string tier) => tier switch
     {
@@ -164,7 +157,10 @@ internal static partial class CacheEvaluation
 
     private sealed record Analysed(LabelledLog Log, FailureSignature Signature, Coverage Coverage, int ExcerptChars, int LogChars, int ExcerptLines, int LogLines);
 
-    private sealed record JudgedPair(LabelledPair Pair, bool InScope, double Similarity, bool IdentityMatches);
+    private sealed record JudgedPair(LabelledPair Pair, bool InScope, double Similarity, FailureIdentity A, FailureIdentity B)
+    {
+        public bool Reused(double threshold) => InScope && CacheDecision.Judge(Similarity, threshold, A, B) == CacheVerdict.Reuse;
+    }
 }
 
 internal readonly record struct Coverage(int Kept, int Total)

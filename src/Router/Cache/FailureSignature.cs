@@ -1,6 +1,3 @@
-using Triage.Platform.Redaction;
-using Triage.Router.Excerpts;
-
 namespace Triage.Router.Cache;
 
 /// <summary>
@@ -10,12 +7,10 @@ namespace Triage.Router.Cache;
 /// </summary>
 public sealed record FailureSignature(string Excerpt, string Fingerprint, FailureIdentity Identity, float[] Vector)
 {
-    public static FailureSignature Of(string redactedExcerpt, HashedNgramEmbeddingGenerator embedder)
-    {
-        var fingerprint = FailureFingerprint.Of(redactedExcerpt);
-        return new FailureSignature(redactedExcerpt, fingerprint, FailureIdentity.Of(redactedExcerpt), embedder.Embed(fingerprint));
-    }
+    public static FailureSignature Of(string redactedExcerpt, HashedNgramEmbeddingGenerator embedder) =>
+        Of(redactedExcerpt, FailureFingerprint.Of(redactedExcerpt), embedder.Embed);
 
-    public static FailureSignature FromLog(string log, SecretRedactor redactor, HashedNgramEmbeddingGenerator embedder) =>
-        Of(redactor.Redact(FailureExcerpt.From(log)).Text, embedder);
+    /// <param name="embed">Turns the fingerprint into a unit vector.</param>
+    public static FailureSignature Of(string redactedExcerpt, string fingerprint, Func<string, float[]> embed) =>
+        new(redactedExcerpt, fingerprint, FailureIdentity.Of(redactedExcerpt), embed(fingerprint));
 }

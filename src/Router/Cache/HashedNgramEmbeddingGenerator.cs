@@ -56,6 +56,12 @@ public sealed class HashedNgramEmbeddingGenerator(int dimensions = HashedNgramEm
             vector[slot] += sign * (1f + MathF.Log(count));
         }
 
+        return Normalise(vector);
+    }
+
+    /// <summary>Scales a vector to unit length in place, so that cosine similarity is a dot product.</summary>
+    public static float[] Normalise(float[] vector)
+    {
         var norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(vector));
         if (norm > 0)
         {

@@ -118,35 +118,21 @@ public sealed class TriageCache(
 
     public async Task<FailureSignature> SignAsync(string redactedExcerpt, CancellationToken cancellationToken)
     {
-        var fingerprint = FailureFingerprint.Of(redactedExcerpt);
-        float[] vector;
         if (embedder is HashedNgramEmbeddingGenerator builtin)
         {
-            vector = builtin.Embed(fingerprint);
+            return FailureSignature.Of(redactedExcerpt, builtin);
         }
-        else
+
+        var fingerprint = FailureFingerprint.Of(redactedExcerpt);
+        var embedding = await embedder.GenerateAsync(fingerprint, cancellationToken: cancellationToken);
+        var vector = embedding.Vector.ToArray();
+        if (vector.Length != collection.Dimensions)
         {
-            var embedding = await embedder.GenerateAsync(fingerprint, cancellationToken: cancellationToken);
-            vector = embedding.Vector.ToArray();
-            if (vector.Length != collection.Dimensions)
-            {
-                throw new InvalidOperationException(
-                    $"The embedder returned {vector.Length}-dimensional vectors but cache.embedder.dimensions is {collection.Dimensions}.");
-            }
-
-            Normalise(vector);
+            throw new InvalidOperationException(
+                $"The embedder returned {vector.Length}-dimensional vectors but cache.embedder.dimensions is {collection.Dimensions}.");
         }
 
-        return new FailureSignature(redactedExcerpt, fingerprint, FailureIdentity.Of(redactedExcerpt), vector);
-    }
-
-    // Cosine is the dot product of unit vectors; not every embedding endpoint returns them normalised.
-    private static void Normalise(float[] vector)
-    {
-        var norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(vector));
-        if (norm > 0)
-        {
-            System.Numerics.Tensors.TensorPrimitives.Divide(vector, norm, vector);
-        }
+        // Not every embedding endpoint returns unit vectors; cosine as a dot product needs them.
+        return FailureSignature.Of(redactedExcerpt, fingerprint, _ => HashedNgramEmbeddingGenerator.Normalise(vector));
     }
 }

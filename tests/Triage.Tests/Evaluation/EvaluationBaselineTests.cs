@@ -55,14 +55,8 @@ public sealed class EvaluationBaselineTests(ITestOutputHelper output)
 
     private static string Data(string name)
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Triage.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        var folder = directory is null ? null : Path.GetFullPath(Path.Combine(directory.FullName, "..", "shared", "data", name));
-        Skip.If(folder is null || !Directory.Exists(folder), $"skipped: the labelled CI logs are not at ../shared/data/{name} next to the repository");
-        return folder!;
+        var folder = Path.GetFullPath(Path.Combine(Unit.ShippedConfigurationTests.RepositoryRoot(), "..", "shared", "data", name));
+        Skip.IfNot(Directory.Exists(folder), $"skipped: the labelled CI logs are not at ../shared/data/{name} next to the repository");
+        return folder;
     }
 }
