@@ -4,11 +4,15 @@ using Triage.Tests.Infrastructure;
 
 namespace Triage.Tests.Integration;
 
-/// <summary>Tests that stop the shared RabbitMQ: they run alone, after every test that runs in parallel.</summary>
-[CollectionDefinition(nameof(BrokerOutage), DisableParallelization = true)]
-public sealed class BrokerOutage;
+/// <summary>
+/// Tests that run alone, after every test that runs in parallel: those that stop the shared RabbitMQ, and those
+/// that read the gateway's metrics from /metrics, where a gateway of a parallel test (the meters are the process's)
+/// can end a metric stream this gateway's measurements were merged into.
+/// </summary>
+[CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
+public sealed class RunsAlone;
 
-[Collection(nameof(BrokerOutage))]
+[Collection(nameof(RunsAlone))]
 public sealed class BrokerOutageTests : DistributedGatewayTest
 {
     protected override Task<string> ConfigurationAsync() => Task.FromResult("providers: { rules: { type: builtin } }");

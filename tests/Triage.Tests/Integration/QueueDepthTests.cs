@@ -8,7 +8,7 @@ namespace Triage.Tests.Integration;
 /// The queue-depth gauge, read from RabbitMQ. It runs alone (with the broker outage tests): gauges of the same name
 /// from gateways of parallel tests would share the process's meter.
 /// </summary>
-[Collection(nameof(BrokerOutage))]
+[Collection(nameof(Integration.RunsAlone))]
 public sealed class QueueDepthTests : DistributedGatewayTest
 {
     protected override HostSettings Settings => new(TriageRoles.Ingest | TriageRoles.Router, "http://127.0.0.1:0", []);

@@ -7,8 +7,10 @@ namespace Triage.Tests.Observability;
 
 /// <summary>
 /// Every metric the Grafana dashboard and the Prometheus alerts use is exported by a running gateway after a
-/// workload that triages, fails over and dead-letters, so neither can silently rot.
+/// workload that triages, fails over and dead-letters, so neither can silently rot. It reads /metrics, so it runs
+/// alone.
 /// </summary>
+[Collection(nameof(Integration.RunsAlone))]
 public sealed partial class DashboardRotTests : DistributedGatewayTest
 {
     protected override async Task<string> ConfigurationAsync()
