@@ -64,9 +64,14 @@ public sealed partial class FailedAttempts(
             return;
         }
 
-        var history = request.History
-            .Append(new AttemptOutcome(request.Provider, failed.Reason, failed.Detail, (failed.FailedAt - request.RequestedAt).TotalMilliseconds))
-            .ToList();
+        // What a failed attempt was billed travels with the history, so that the triage or its dead letter accounts for it.
+        var attempt = new AttemptOutcome(request.Provider, failed.Reason, failed.Detail, (failed.FailedAt - request.RequestedAt).TotalMilliseconds)
+        {
+            Model = failed.Model,
+            Usage = failed.Usage,
+            CostUsd = failed.CostUsd,
+        };
+        var history = request.History.Append(attempt).ToList();
         await dispatcher.DispatchAsync(context, request.Failure, request.RedactedSecrets, history, request.TriageDeadline, failed.Reason);
     }
 

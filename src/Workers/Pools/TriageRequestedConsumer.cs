@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Triage.Contracts;
+using Triage.Platform.Pricing;
 using Triage.Workers.Providers;
 
 namespace Triage.Workers.Pools;
@@ -42,7 +43,7 @@ public sealed partial class TriageRequestedConsumer(
         }
         catch (ProviderException e)
         {
-            await FailAsync(context, Reason(e.Failure), e.Message);
+            await FailAsync(context, Reason(e.Failure), e.Message, e.BilledUsage, e.BilledModel);
             return;
         }
         catch (OperationCanceledException) when (attempt.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
@@ -54,6 +55,7 @@ public sealed partial class TriageRequestedConsumer(
         var elapsed = Stopwatch.GetElapsedTime(started);
         var now = time.GetUtcNow();
         var verdict = answer.Verdict;
+        var cost = CostUsd(provider.Name, answer.Model, answer.Usage);
         await context.Publish(new TriageCompleted
         {
             EventId = request.EventId,
@@ -69,9 +71,18 @@ public sealed partial class TriageRequestedConsumer(
             Provider = provider.Name,
             Model = answer.Model,
             Attempts = request.Attempt,
-            AttemptHistory = [.. request.History, new AttemptOutcome(provider.Name, "success", null, elapsed.TotalMilliseconds)],
+            AttemptHistory =
+            [
+                .. request.History,
+                new AttemptOutcome(provider.Name, AttemptOutcome.Success, null, elapsed.TotalMilliseconds)
+                {
+                    Model = answer.Model,
+                    Usage = answer.Usage,
+                    CostUsd = cost,
+                },
+            ],
             Usage = answer.Usage,
-            CostUsd = PriceTable.CostUsd(providers.OptionsOf(provider.Name), answer.Model, answer.Usage),
+            CostUsd = cost,
             ProviderDurationMs = elapsed.TotalMilliseconds,
             DurationMs = (now - request.Failure.ReceivedAt).TotalMilliseconds,
             CompletedAt = now,
@@ -79,7 +90,9 @@ public sealed partial class TriageRequestedConsumer(
         LogTriaged(logger, request.EventId, provider.Name, verdict.Category, elapsed.TotalMilliseconds);
     }
 
-    private async Task FailAsync(ConsumeContext<TriageRequested> context, string reason, string detail)
+    /// <summary>Publishes why the attempt failed and, when the provider billed it anyway, what it cost.</summary>
+    private async Task FailAsync(
+        ConsumeContext<TriageRequested> context, string reason, string detail, TokenUsage? billed = null, string? model = null)
     {
         var request = context.Message;
         LogAttemptFailed(logger, request.EventId, request.Provider, reason, detail);
@@ -90,8 +103,14 @@ public sealed partial class TriageRequestedConsumer(
             Reason = reason,
             Detail = detail,
             FailedAt = time.GetUtcNow(),
+            Model = billed is null ? null : model,
+            Usage = billed,
+            CostUsd = billed is null ? 0m : CostUsd(request.Provider, model ?? string.Empty, billed),
         });
     }
+
+    private decimal CostUsd(string provider, string model, TokenUsage usage) =>
+        PriceTable.CostUsd(providers.OptionsOf(provider), model, usage);
 
     private static string Reason(ProviderFailure failure) => failure switch
     {

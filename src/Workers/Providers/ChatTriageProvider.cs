@@ -44,7 +44,12 @@ public sealed class ChatTriageProvider(
             usage = new TokenUsage(usage.InputTokens + second.Usage.InputTokens, usage.OutputTokens + second.Usage.OutputTokens);
             if (!TriageAnswer.TryParse(second.Text, out verdict, out error))
             {
-                throw new ProviderException(Name, ProviderFailure.InvalidAnswer, $"two answers failed validation; the last: {error}");
+                // Both answers were billed: the pool must be able to charge the failed attempt.
+                throw new ProviderException(Name, ProviderFailure.InvalidAnswer, $"two answers failed validation; the last: {error}")
+                {
+                    BilledUsage = usage,
+                    BilledModel = first.Model,
+                };
             }
         }
 

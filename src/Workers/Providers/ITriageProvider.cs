@@ -73,6 +73,15 @@ public sealed class ProviderException(
     /// <summary>What the server asked for in its Retry-After header, if anything.</summary>
     public TimeSpan? RetryAfter { get; } = retryAfter;
 
+    /// <summary>
+    /// Tokens the provider charged for although the attempt failed (answers that did not validate); null when
+    /// nothing is known to have been billed.
+    /// </summary>
+    public TokenUsage? BilledUsage { get; init; }
+
+    /// <summary>The model that answered the billed calls, to price <see cref="BilledUsage"/> with.</summary>
+    public string? BilledModel { get; init; }
+
     public bool IsTransient => Failure is ProviderFailure.RateLimited or ProviderFailure.Overloaded
         or ProviderFailure.ServerError or ProviderFailure.Transport or ProviderFailure.Timeout;
 

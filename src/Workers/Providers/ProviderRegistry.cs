@@ -19,8 +19,8 @@ public sealed class ProviderRegistry
 {
     public const string AnthropicBaseUrl = "https://api.anthropic.com";
     public const string OpenAiBaseUrl = "https://api.openai.com/v1";
-    public const string DefaultAnthropicModel = "claude-sonnet-4-5";
-    public const string DefaultOpenAiModel = "gpt-4.1-mini";
+    public static readonly string DefaultAnthropicModel = ProviderType.DefaultModel(ProviderType.Anthropic)!;
+    public static readonly string DefaultOpenAiModel = ProviderType.DefaultModel(ProviderType.OpenAi)!;
 
     private readonly Dictionary<string, (ITriageProvider Provider, ProviderOptions Options)> providers =
         new(StringComparer.OrdinalIgnoreCase);

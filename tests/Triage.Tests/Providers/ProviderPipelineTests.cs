@@ -122,6 +122,7 @@ public sealed class ProviderPipelineTests
         Assert.Contains(type, error.Message);
         Assert.Single(server.Requests);
         Assert.Empty(provider.Resilience.Retries);
+        Assert.Null(error.BilledUsage);
     }
 
     [Fact]
@@ -216,6 +217,24 @@ public sealed class ProviderPipelineTests
         Assert.Equal(2, server.Requests.Count);
     }
 
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public async Task Two_invalid_answers_carry_what_both_were_billed_and_the_model_that_answered(WireFormat format)
+    {
+        await using var server = await FakeProviderServer.StartAsync(format);
+        server.Reply = n => n == 1
+            ? FakeReply.Answer("""{"summary":"It broke.","category":"banana","suspectedCause":"x","confidence":3}""", 1200, 90)
+            : FakeReply.Answer("The build failed, I am fairly sure.", 1500, 110);
+        var provider = Create(server, TimeProvider.System);
+
+        var error = await Assert.ThrowsAsync<ProviderException>(() => provider.TriageAsync(Request(), default));
+
+        Assert.Equal(ProviderFailure.InvalidAnswer, error.Failure);
+        Assert.Equal(2, server.Requests.Count);
+        Assert.Equal(new TokenUsage(1200 + 1500, 90 + 110), error.BilledUsage);
+        Assert.Equal(FakeProviderServer.Model, error.BilledModel);
+    }
+
     [Fact]
     public async Task A_body_that_is_not_json_fails_the_attempt()
     {
@@ -291,17 +310,5 @@ public sealed class ProviderPipelineTests
         var close = user.IndexOf($"\n<<<END {boundary}>>>", StringComparison.Ordinal);
         Assert.InRange(user.IndexOf("PWNED", StringComparison.Ordinal), open, close);
         Assert.InRange(user.LastIndexOf("PWNED", StringComparison.Ordinal), open, close);
-    }
-
-    [Fact]
-    public void The_cost_comes_from_the_list_price_of_the_named_model_unless_configured()
-    {
-        var listed = PriceTable.CostUsd(new() { Type = "anthropic" }, "claude-sonnet-4-5-20250929", new TokenUsage(1_000_000, 100_000));
-        var configured = PriceTable.CostUsd(new() { Type = "openai", InputUsdPerMillionTokens = 1m, OutputUsdPerMillionTokens = 2m }, "gpt-4.1-mini", new TokenUsage(500_000, 500_000));
-        var unknown = PriceTable.CostUsd(new() { Type = "openai-compatible" }, "llama-3.1-8b", new TokenUsage(1000, 1000));
-
-        Assert.Equal(3m + 1.5m, listed);
-        Assert.Equal(0.5m + 1m, configured);
-        Assert.Equal(0m, unknown);
     }
 }

@@ -1,7 +1,7 @@
 using Triage.Contracts;
 using Triage.Platform.Configuration;
 
-namespace Triage.Workers.Providers;
+namespace Triage.Platform.Pricing;
 
 /// <summary>
 /// The one place the cost of a call is computed: tokens times the price per million, from triage.yaml when the
@@ -33,15 +33,23 @@ public static class PriceTable
         return (options.InputUsdPerMillionTokens ?? listed.Input, options.OutputUsdPerMillionTokens ?? listed.Output);
     }
 
+    /// <summary>What <paramref name="usage"/> cost, at the prices of the model that served it.</summary>
+    public static decimal CostUsd(ProviderOptions options, string model, TokenUsage usage) =>
+        Cost(For(options, model), usage.InputTokens, usage.OutputTokens);
+
+    /// <summary>
+    /// What that many tokens would cost at the prices of the provider's configured model: an estimate made before any
+    /// model has answered, so no served model can refine it.
+    /// </summary>
+    public static decimal MaxCostUsd(ProviderOptions options, int inputTokens, int outputTokens) =>
+        Cost(For(options, options.Model ?? ProviderType.DefaultModel(options.Type) ?? string.Empty), inputTokens, outputTokens);
+
     private static (decimal Input, decimal Output)? Listed(string model) =>
         Defaults.Where(d => model.StartsWith(d.Model, StringComparison.OrdinalIgnoreCase))
             .OrderByDescending(d => d.Model.Length)
             .Select(d => ((decimal, decimal)?)(d.Input, d.Output))
             .FirstOrDefault();
 
-    public static decimal CostUsd(ProviderOptions options, string model, TokenUsage usage)
-    {
-        var (input, output) = For(options, model);
-        return ((usage.InputTokens * input) + (usage.OutputTokens * output)) / 1_000_000m;
-    }
+    private static decimal Cost((decimal Input, decimal Output) prices, int inputTokens, int outputTokens) =>
+        ((inputTokens * prices.Input) + (outputTokens * prices.Output)) / 1_000_000m;
 }
