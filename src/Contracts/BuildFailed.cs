@@ -38,6 +38,13 @@ public sealed record BuildFailed
 
     /// <summary>False asks for a fresh triage: the cache is neither read nor written for this failure.</summary>
     public bool UseCache { get; init; } = true;
+
+    /// <summary>
+    /// The id (<c>key_...</c>) of the team's virtual key the failure is charged to; never the key's secret. Ingest sets
+    /// it from the key that authenticated the request; a producer publishing straight to the broker sets it itself,
+    /// and the router checks it as Ingest would.
+    /// </summary>
+    public string? KeyId { get; init; }
 }
 
 /// <summary>A test the build system reported as failing.</summary>

@@ -4,6 +4,7 @@ using Triage.Ingest.Apis;
 using Triage.Platform;
 using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
+using Triage.Platform.Keys;
 using Triage.Platform.Store;
 using Npgsql;
 using Triage.Host.Health;
@@ -68,6 +69,7 @@ public static class TriageApplication
         services.AddSingleton(TriageDatabase.From(options.Store, options.BaseDirectory));
         services.AddSingleton<ITriageStore, EfTriageStore>();
         services.AddSingleton<TriageMetrics>();
+        services.AddVirtualKeys();
         services.AddProblemDetails();
         var health = services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
@@ -82,6 +84,11 @@ public static class TriageApplication
         if (settings.Roles.HasFlag(TriageRoles.Workers))
         {
             roles.Add(WorkersRole.Add(services, options, settings.Providers));
+        }
+
+        if (settings.Roles.HasFlag(TriageRoles.Ingest))
+        {
+            services.AddHostedService<BudgetGauge>();
         }
 
         services.AddTriageBus(options, roles);
@@ -122,6 +129,8 @@ public static class TriageApplication
         if (settings.Roles.HasFlag(TriageRoles.Ingest))
         {
             app.MapBuildFailuresApi();
+            app.MapAdminApi();
+            app.MapUsageApi();
         }
 
         return app;
@@ -146,5 +155,11 @@ public static class TriageApplication
             TriageBus.Describe(options),
             database.Description,
             string.Join(", ", options.Providers.Select(p => $"{p.Key} ({p.Value.Type})")));
+        if (settings.Roles.HasFlag(TriageRoles.Ingest) && !options.Auth.IsRequired(options.Store))
+        {
+            logger.LogWarning(
+                "Ingest runs open (auth.required is off): build failures are accepted without a virtual key. "
+                + "Set auth.required: true and create keys with 'triage keys create' before exposing it.");
+        }
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Triage.Contracts;
 using Triage.Ingest.BuildFailures;
 using Triage.Platform.Configuration;
+using Triage.Platform.Keys;
 using Triage.Platform.Store;
 using Triage.Platform.Telemetry;
 
@@ -32,9 +33,30 @@ public static partial class BuildFailuresApi
         TriageOptions options,
         TimeProvider time,
         TriageMetrics metrics,
+        KeyAdmission admission,
+        BudgetLedger ledger,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
+        // Who is asking comes first: an unknown caller learns nothing about the body's validity.
+        VirtualKey? key = null;
+        var authorization = request.Headers.Authorization.ToString();
+        if (admission.Required || authorization.Length > 0)
+        {
+            var check = await admission.AuthenticateAsync(authorization, cancellationToken);
+            if (check.Key is null || check.Failure is not null)
+            {
+                request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status401Unauthorized,
+                    title: check.Key is null ? "Virtual key required" : "Virtual key not usable",
+                    detail: check.Failure,
+                    extensions: new Dictionary<string, object?> { ["field"] = "Authorization", ["keyId"] = check.Key?.Id });
+            }
+
+            key = check.Key;
+        }
+
         var limit = options.Ingest.MaxBodyBytes;
         var body = await ReadBoundedAsync(request, limit, cancellationToken);
         if (body is null)
@@ -61,6 +83,16 @@ public static partial class BuildFailuresApi
         }
 
         var failure = read.Failure!;
+        if (key is not null)
+        {
+            failure = failure with { KeyId = key.Id };
+            var decision = await admission.AdmitAsync(key, failure, limitRate: true, cancellationToken);
+            if (Refused(request.HttpContext, key, decision) is { } refused)
+            {
+                return refused;
+            }
+        }
+
         var location = $"/v1/triages/{Uri.EscapeDataString(failure.EventId)}";
         if (!await store.TryAddQueuedAsync(failure, cancellationToken))
         {
@@ -78,6 +110,7 @@ public static partial class BuildFailuresApi
         {
             LogPublishFailed(loggers.CreateLogger(typeof(BuildFailuresApi)), failure.EventId, e);
             await store.RemoveQueuedAsync(failure.EventId, CancellationToken.None);
+            await ledger.CancelAsync(failure.EventId, CancellationToken.None);
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status503ServiceUnavailable,
                 title: "Broker unavailable",
@@ -100,6 +133,43 @@ public static partial class BuildFailuresApi
             { Result: { } result } => TypedResults.Ok(result),
             _ => TypedResults.Accepted($"/v1/triages/{Uri.EscapeDataString(id)}", new TriageStatusDocument(id, triage.Status)),
         };
+    }
+
+    /// <summary>The answer to a failure its key may not send now: 403, 429 with Retry-After, or 402; null when admitted.</summary>
+    private static ProblemHttpResult? Refused(HttpContext http, VirtualKey key, AdmissionDecision decision)
+    {
+        switch (decision.Outcome)
+        {
+            case AdmissionOutcome.RouteNotAllowed:
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status403Forbidden,
+                    title: "Route not allowed for this key",
+                    detail: decision.Detail,
+                    extensions: new Dictionary<string, object?> { ["field"] = "route", ["keyId"] = key.Id, ["allowedRoutes"] = key.Routes });
+            case AdmissionOutcome.RateLimited:
+                var seconds = (int)Math.Ceiling(decision.RetryAfter.TotalSeconds);
+                http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status429TooManyRequests,
+                    title: "Rate limit exceeded",
+                    detail: decision.Detail,
+                    extensions: new Dictionary<string, object?> { ["keyId"] = key.Id, ["limit"] = decision.Limit, ["retryAfterSeconds"] = seconds });
+            case AdmissionOutcome.OverBudget:
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status402PaymentRequired,
+                    title: "Budget exhausted",
+                    detail: decision.Detail,
+                    extensions: new Dictionary<string, object?>
+                    {
+                        ["keyId"] = key.Id,
+                        ["budgetUsd"] = key.BudgetUsd,
+                        ["budgetPeriod"] = key.BudgetPeriod,
+                        ["remainingUsd"] = decision.RemainingUsd,
+                        ["resetsAt"] = decision.ResetsAt,
+                    });
+            default:
+                return null;
+        }
     }
 
     /// <summary>Reads at most <paramref name="limit"/> bytes; null when the body is larger.</summary>

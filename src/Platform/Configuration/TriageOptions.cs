@@ -19,6 +19,8 @@ public sealed class TriageOptions
 
     public IngestOptions Ingest { get; set; } = new();
 
+    public AuthOptions Auth { get; set; } = new();
+
     public RedactionOptions Redaction { get; set; } = new();
 
     /// <summary>Whom to suggest for a repository's failures, by repository (owner/name as the build reports it).</summary>
@@ -84,6 +86,14 @@ public static class ProviderType
     public const string Builtin = "builtin";
 
     public static IReadOnlyList<string> All { get; } = [Anthropic, OpenAi, OpenAiCompatible, Builtin];
+
+    /// <summary>The model asked for when a provider names none; null where the model must be named (openai-compatible).</summary>
+    public static string? DefaultModel(string type) => type switch
+    {
+        Anthropic => "claude-sonnet-4-5",
+        OpenAi => "gpt-4.1-mini",
+        _ => null,
+    };
 }
 
 public sealed class RouteOptions
@@ -235,4 +245,28 @@ public sealed class IngestOptions
 {
     [ConfigurationKeyName("max_body_bytes")]
     public long MaxBodyBytes { get; set; } = 5 * 1024 * 1024;
+}
+
+/// <summary>Virtual keys: whether Ingest demands one, and the admin key of <c>/v1/admin</c>.</summary>
+public sealed class AuthOptions
+{
+    /// <summary>
+    /// Writes need <c>Authorization: Bearer tk-...</c>. Unset: required whenever PostgreSQL is the store (a shared
+    /// deployment); the embedded default runs open and says so at start.
+    /// </summary>
+    public bool? Required { get; set; }
+
+    /// <summary>Bearer secret of the admin API (<c>/v1/admin/keys</c>, <c>/v1/usage</c> of every team); unset disables it.</summary>
+    [ConfigurationKeyName("admin_key")]
+    public string? AdminKey { get; set; }
+
+    /// <summary>How long a rotated-out secret keeps working, so that builds can be moved to the new one.</summary>
+    [ConfigurationKeyName("rotation_grace_seconds")]
+    public int RotationGraceSeconds { get; set; } = 24 * 3600;
+
+    /// <summary>How long a process trusts what it read of a key; a revocation reaches every process within it.</summary>
+    [ConfigurationKeyName("key_cache_seconds")]
+    public int KeyCacheSeconds { get; set; } = 5;
+
+    public bool IsRequired(StoreOptions store) => Required ?? !string.IsNullOrWhiteSpace(store.Postgres);
 }

@@ -8,7 +8,12 @@ public static class TriageOptionsValidator
 {
     private static readonly HashSet<string> Sections = new(StringComparer.OrdinalIgnoreCase)
     {
-        "providers", "routing", "cache", "bus", "store", "ingest", "redaction", "ownership",
+        "providers", "routing", "cache", "bus", "store", "ingest", "redaction", "ownership", "auth",
+    };
+
+    private static readonly HashSet<string> AuthKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "required", "admin_key", "rotation_grace_seconds", "key_cache_seconds",
     };
 
     private static readonly HashSet<string> ProviderKeys = new(StringComparer.OrdinalIgnoreCase)
@@ -235,6 +240,21 @@ public static class TriageOptionsValidator
             errors.Add(("ingest.max_body_bytes", "must be at least 1024 bytes"));
         }
 
+        if (options.Auth.AdminKey is { Length: > 0 and < 24 })
+        {
+            errors.Add(("auth.admin_key", "must be at least 24 characters; generate one with: openssl rand -base64 32"));
+        }
+
+        if (options.Auth.RotationGraceSeconds < 0)
+        {
+            errors.Add(("auth.rotation_grace_seconds", "must be 0 (the old secret stops at once) or more"));
+        }
+
+        if (options.Auth.KeyCacheSeconds is < 0 or > 300)
+        {
+            errors.Add(("auth.key_cache_seconds", "must be from 0 to 300: a revoked key works this long in a process that read it"));
+        }
+
         return errors;
     }
 
@@ -252,6 +272,10 @@ public static class TriageOptionsValidator
         else if (path is ["providers", _, var field] && !ProviderKeys.Contains(field))
         {
             errors.Add((dotted, $"unknown provider setting '{field}'; known are {string.Join(", ", ProviderKeys)}"));
+        }
+        else if (path is ["auth", var auth] && !AuthKeys.Contains(auth))
+        {
+            errors.Add((dotted, $"unknown auth setting '{auth}'; known are {string.Join(", ", AuthKeys)}"));
         }
         else if (path is ["routing", _, var setting] && !RouteKeys.Contains(setting))
         {

@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Triage.Platform.Keys;
 
 namespace Triage.Platform.Store;
 
@@ -11,6 +13,16 @@ public abstract class TriageDbContext(DbContextOptions options) : DbContext(opti
     public DbSet<TriageRecord> Triages => Set<TriageRecord>();
 
     public DbSet<CacheEntryRecord> CacheEntries => Set<CacheEntryRecord>();
+
+    public DbSet<VirtualKeyRecord> VirtualKeys => Set<VirtualKeyRecord>();
+
+    public DbSet<KeySecretRecord> KeySecrets => Set<KeySecretRecord>();
+
+    public DbSet<BudgetUsageRecord> BudgetUsage => Set<BudgetUsageRecord>();
+
+    public DbSet<ChargeRecord> Charges => Set<ChargeRecord>();
+
+    public DbSet<UsageRecord> Usage => Set<UsageRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -48,13 +60,111 @@ public abstract class TriageDbContext(DbContextOptions options) : DbContext(opti
             entry.Property(e => e.Vector).HasColumnName("vector");
             entry.Property(e => e.Dimensions).HasColumnName("dimensions");
             entry.Property(e => e.Identity).HasColumnName("identity");
-            entry.Property(e => e.CreatedAt).HasColumnName("created_at")
-                .HasConversion(at => at.ToUnixTimeMilliseconds(), ms => DateTimeOffset.FromUnixTimeMilliseconds(ms));
+            entry.Property(e => e.CreatedAt).HasColumnName("created_at").UnixMilliseconds();
             entry.Property(e => e.Payload).HasColumnName("payload");
             entry.HasIndex(e => new { e.Collection, e.Scope });
             entry.HasIndex(e => e.CreatedAt);
         });
+
+        OnKeysCreating(modelBuilder);
     }
+
+    /// <summary>Virtual keys, their secrets' hashes, budgets, charges and usage. Raw SQL in <c>Keys/</c> names these columns.</summary>
+    private static void OnKeysCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<VirtualKeyRecord>(key =>
+        {
+            key.ToTable("virtual_keys");
+            key.HasKey(k => k.Id);
+            key.Property(k => k.Id).HasColumnName("id").HasMaxLength(40);
+            key.Property(k => k.Team).HasColumnName("team").HasMaxLength(100);
+            key.Property(k => k.Routes).HasColumnName("routes").HasMaxLength(1000);
+            key.Property(k => k.RequestsPerMinute).HasColumnName("rpm");
+            key.Property(k => k.TokensPerMinute).HasColumnName("tpm");
+            key.Property(k => k.BudgetMicros).HasColumnName("budget_micros");
+            key.Property(k => k.BudgetPeriodName).HasColumnName("budget_period").HasMaxLength(10);
+            key.Property(k => k.ExpiresAt).HasColumnName("expires_at").UnixMilliseconds();
+            key.Property(k => k.CreatedAt).HasColumnName("created_at").UnixMilliseconds();
+            key.Property(k => k.RevokedAt).HasColumnName("revoked_at").UnixMilliseconds();
+            key.Property(k => k.RevokedReason).HasColumnName("revoked_reason").HasMaxLength(500);
+            key.Property(k => k.RequestTat).HasColumnName("request_tat");
+            key.Property(k => k.TokenTat).HasColumnName("token_tat");
+            key.HasIndex(k => k.Team);
+        });
+
+        modelBuilder.Entity<KeySecretRecord>(secret =>
+        {
+            secret.ToTable("key_secrets");
+            secret.HasKey(s => s.Hash);
+            secret.Property(s => s.Hash).HasColumnName("hash").HasMaxLength(32);
+            secret.Property(s => s.Prefix).HasColumnName("prefix").HasMaxLength(20);
+            secret.Property(s => s.KeyId).HasColumnName("key_id").HasMaxLength(40);
+            secret.Property(s => s.CreatedAt).HasColumnName("created_at").UnixMilliseconds();
+            secret.Property(s => s.NotAfter).HasColumnName("not_after").UnixMilliseconds();
+            secret.HasIndex(s => s.Prefix);
+            secret.HasIndex(s => s.KeyId);
+            secret.HasOne<VirtualKeyRecord>().WithMany().HasForeignKey(s => s.KeyId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<BudgetUsageRecord>(budget =>
+        {
+            budget.ToTable("budget_usage");
+            budget.HasKey(b => new { b.KeyId, b.PeriodStart });
+            budget.Property(b => b.KeyId).HasColumnName("key_id").HasMaxLength(40);
+            budget.Property(b => b.PeriodStart).HasColumnName("period_start").UnixMilliseconds();
+            budget.Property(b => b.ReservedMicros).HasColumnName("reserved_micros");
+            budget.Property(b => b.SpentMicros).HasColumnName("spent_micros");
+            budget.Property(b => b.SavedMicros).HasColumnName("saved_micros");
+        });
+
+        modelBuilder.Entity<ChargeRecord>(charge =>
+        {
+            charge.ToTable("charges");
+            charge.HasKey(c => c.EventId);
+            charge.Property(c => c.EventId).HasColumnName("event_id").HasMaxLength(200);
+            charge.Property(c => c.KeyId).HasColumnName("key_id").HasMaxLength(40);
+            charge.Property(c => c.Team).HasColumnName("team").HasMaxLength(100);
+            charge.Property(c => c.PeriodStart).HasColumnName("period_start").UnixMilliseconds();
+            charge.Property(c => c.ReservedMicros).HasColumnName("reserved_micros");
+            charge.Property(c => c.ReservedTokens).HasColumnName("reserved_tokens");
+            charge.Property(c => c.ChargedMicros).HasColumnName("charged_micros");
+            charge.Property(c => c.State).HasColumnName("state").HasMaxLength(10);
+            charge.Property(c => c.CreatedAt).HasColumnName("created_at").UnixMilliseconds();
+            charge.Property(c => c.SettledAt).HasColumnName("settled_at").UnixMilliseconds();
+            charge.HasIndex(c => new { c.KeyId, c.State });
+        });
+
+        modelBuilder.Entity<UsageRecord>(usage =>
+        {
+            usage.ToTable("usage_hourly");
+            usage.HasKey(u => new { u.Hour, u.KeyId, u.Provider, u.Model });
+            usage.Property(u => u.Hour).HasColumnName("hour").UnixMilliseconds();
+            usage.Property(u => u.KeyId).HasColumnName("key_id").HasMaxLength(40);
+            usage.Property(u => u.Team).HasColumnName("team").HasMaxLength(100);
+            usage.Property(u => u.Provider).HasColumnName("provider").HasMaxLength(100);
+            usage.Property(u => u.Model).HasColumnName("model").HasMaxLength(200);
+            usage.Property(u => u.Triages).HasColumnName("triages");
+            usage.Property(u => u.FailedAttempts).HasColumnName("failed_attempts");
+            usage.Property(u => u.CacheHits).HasColumnName("cache_hits");
+            usage.Property(u => u.InputTokens).HasColumnName("input_tokens");
+            usage.Property(u => u.OutputTokens).HasColumnName("output_tokens");
+            usage.Property(u => u.CostMicros).HasColumnName("cost_micros");
+            usage.Property(u => u.SavedMicros).HasColumnName("saved_micros");
+            usage.HasIndex(u => new { u.Team, u.Hour });
+        });
+    }
+}
+
+/// <summary>Instants as Unix milliseconds: SQLite keeps a <see cref="DateTimeOffset"/> as text, which does not compare by instant.</summary>
+internal static class UnixMillisecondsConversion
+{
+    public static PropertyBuilder<DateTimeOffset> UnixMilliseconds(this PropertyBuilder<DateTimeOffset> property) =>
+        property.HasConversion(at => at.ToUnixTimeMilliseconds(), ms => DateTimeOffset.FromUnixTimeMilliseconds(ms));
+
+    public static PropertyBuilder<DateTimeOffset?> UnixMilliseconds(this PropertyBuilder<DateTimeOffset?> property) =>
+        property.HasConversion(
+            at => at.HasValue ? at.Value.ToUnixTimeMilliseconds() : (long?)null,
+            ms => ms.HasValue ? DateTimeOffset.FromUnixTimeMilliseconds(ms.Value) : null);
 }
 
 public sealed class PostgresTriageDbContext(DbContextOptions<PostgresTriageDbContext> options) : TriageDbContext(options);

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Triage.Contracts;
+using Triage.Platform.Keys;
 
 namespace Triage.Platform.Telemetry;
 
@@ -17,6 +18,7 @@ public sealed class TriageMetrics : IDisposable
     private readonly Histogram<double> providerDuration;
     private readonly Counter<long> tokens;
     private readonly Counter<double> cost;
+    private readonly Counter<double> saved;
 
     public TriageMetrics()
     {
@@ -26,7 +28,8 @@ public sealed class TriageMetrics : IDisposable
         overhead = meter.CreateHistogram<double>("triage.overhead", "s", "What the gateway added to a triage: its duration minus the provider's time.");
         providerDuration = meter.CreateHistogram<double>("triage.provider.duration", "s", "Time a provider took to answer, retries included.");
         tokens = meter.CreateCounter<long>("triage.tokens", "{token}", "Tokens sent to and received from providers.");
-        cost = meter.CreateCounter<double>("triage.cost", "USD", "What the providers charged, by the price table.");
+        cost = meter.CreateCounter<double>("triage.cost", "usd", "What the providers charged by the price table, failed attempts they billed included, by team.");
+        saved = meter.CreateCounter<double>("triage.saved_cost", "usd", "What the triages reused from the cache cost when they were made, by team.");
     }
 
     public void Received(string route) => received.Add(1, new KeyValuePair<string, object?>("route", route));
@@ -49,7 +52,21 @@ public sealed class TriageMetrics : IDisposable
         providerDuration.Record(result.ProviderDurationMs / 1000, provider, model);
         tokens.Add(result.Usage.InputTokens, provider, model, new("direction", "input"));
         tokens.Add(result.Usage.OutputTokens, provider, model, new("direction", "output"));
-        cost.Add((double)result.CostUsd, provider, model);
+    }
+
+    /// <summary>What a settled or released triage cost its team, call by call, or saved it.</summary>
+    public void Charged(Settlement settlement)
+    {
+        KeyValuePair<string, object?> team = new("team", settlement.Team);
+        foreach (var call in settlement.Calls)
+        {
+            cost.Add((double)call.CostUsd, team, new("provider", call.Provider), new("model", call.Model));
+        }
+
+        if (settlement.SavedUsd > 0)
+        {
+            saved.Add((double)settlement.SavedUsd, team);
+        }
     }
 
     public void Dispose() => meter.Dispose();

@@ -4,14 +4,13 @@ using Triage.Platform.Telemetry;
 
 namespace Triage.Router.Cache;
 
-/// <summary>Cache lookups by outcome, the similarity of the best neighbour, entries stored and the cost hits saved.</summary>
+/// <summary>Cache lookups by outcome, the similarity of the best neighbour and entries stored; saved cost is counted by team on settlement.</summary>
 public sealed class CacheMetrics : IDisposable
 {
     private readonly Meter meter = new(TriageTelemetry.Name);
     private readonly Counter<long> lookups;
     private readonly Histogram<double> similarity;
     private readonly Counter<long> stored;
-    private readonly Counter<double> saved;
 
     public CacheMetrics()
     {
@@ -20,7 +19,6 @@ public sealed class CacheMetrics : IDisposable
             "triage.cache.similarity", "1", "Cosine similarity of the nearest earlier triage at each lookup.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.0] });
         stored = meter.CreateCounter<long>("triage.cache.stored", "{entry}", "Fresh triages remembered by the cache.");
-        saved = meter.CreateCounter<double>("triage.cache.saved_cost", "USD", "What the triages reused from the cache cost when they were made.");
     }
 
     public void Lookup(string route, string outcome, double? best)
@@ -34,8 +32,6 @@ public sealed class CacheMetrics : IDisposable
     }
 
     public void Stored(string route) => stored.Add(1, new TagList { { "route", route } });
-
-    public void Saved(string route, decimal usd) => saved.Add((double)usd, new TagList { { "route", route } });
 
     public void Dispose() => meter.Dispose();
 }

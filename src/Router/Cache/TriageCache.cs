@@ -83,7 +83,6 @@ public sealed class TriageCache(
     public TriageCompleted Reused(TriageCompleted source, BuildFailed failure, int redactedSecrets, double similarity)
     {
         var now = time.GetUtcNow();
-        metrics.Saved(failure.Route, source.CostUsd);
         return source with
         {
             EventId = failure.EventId,

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Triage.Contracts;
 using Triage.Platform.Configuration;
+using Triage.Platform.Keys;
 using Triage.Platform.Store;
 using Triage.Router.Cache;
 using Triage.Platform.Telemetry;
@@ -17,6 +18,9 @@ public sealed partial class TriageCompletedRecorder(
     TriageMetrics triages,
     TriageCache cache,
     SingleFlight flights,
+    BudgetLedger ledger,
+    KeyAdmission admission,
+    RateLimiter limiter,
     TriageOptions options,
     ILogger<TriageCompletedRecorder> logger) : IConsumer<TriageCompleted>
 {
@@ -45,6 +49,24 @@ public sealed partial class TriageCompletedRecorder(
         else
         {
             LogAlreadyRecorded(logger, result.EventId);
+        }
+
+        // Settled on every delivery: the ledger settles an event once, so a crash after recording loses no charge.
+        await SettleAsync(result, context.CancellationToken);
+    }
+
+    private async Task SettleAsync(TriageCompleted result, CancellationToken cancellationToken)
+    {
+        if (await ledger.SettleAsync(result, cancellationToken) is not { } settlement)
+        {
+            return;
+        }
+
+        triages.Charged(settlement);
+        if (settlement is { KeyId: { } keyId, TokenDifference: not 0 }
+            && await admission.FindAsync(keyId, cancellationToken) is { Key.TokensPerMinute: { } tpm })
+        {
+            await limiter.CorrectTokensAsync(keyId, tpm, settlement.TokenDifference, cancellationToken);
         }
     }
 

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Triage.Contracts;
+using Triage.Platform.Keys;
 using Triage.Platform.Redaction;
 using Triage.Platform.Store;
 using Triage.Platform.Telemetry;
@@ -17,6 +18,7 @@ public sealed partial class BuildFailedConsumer(
     SecretRedactor redactor,
     TriageCache cache,
     SingleFlight flights,
+    KeyAdmission admission,
     TimeProvider time,
     ILogger<BuildFailedConsumer> logger) : IConsumer<BuildFailed>
 {
@@ -34,6 +36,12 @@ public sealed partial class BuildFailedConsumer(
         {
             // Published straight to the broker, not through Ingest: the store learns of it here.
             await store.TryAddQueuedAsync(failure, context.CancellationToken);
+        }
+
+        if (await admission.AdmitPublishedAsync(failure, context.CancellationToken) is { } refusal)
+        {
+            await dispatcher.ParkAsync(context, failure, refusal);
+            return;
         }
 
         var route = routes.Options(failure.Route);

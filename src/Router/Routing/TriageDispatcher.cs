@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Triage.Contracts;
 using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
+using Triage.Platform.Keys;
 using Triage.Platform.Store;
 using Triage.Platform.Telemetry;
 
@@ -21,9 +22,15 @@ public sealed partial class TriageDispatcher(
     TriageOptions options,
     RoutingMetrics metrics,
     SingleFlight flights,
+    BudgetLedger ledger,
+    TriageMetrics spend,
     TimeProvider time,
     ILogger<TriageDispatcher> logger)
 {
+    /// <summary>Parks a failure its key may not send (unknown, revoked, route or budget) as a dead letter with the reason.</summary>
+    public Task ParkAsync(ConsumeContext context, BuildFailed failure, Refusal refusal) =>
+        DeadLetterAsync(context, failure, [], refusal.Reason, refusal.Detail);
+
     /// <summary>Starts the next attempt after <paramref name="history"/>, or dead-letters with <paramref name="lastFailure"/>.</summary>
     public async Task DispatchAsync(
         ConsumeContext context,
@@ -98,7 +105,8 @@ public sealed partial class TriageDispatcher(
         }
     }
 
-    private async Task DeadLetterAsync(ConsumeContext context, BuildFailed failure, IReadOnlyList<AttemptOutcome> history, string reason)
+    private async Task DeadLetterAsync(
+        ConsumeContext context, BuildFailed failure, IReadOnlyList<AttemptOutcome> history, string reason, string? detail = null)
     {
         Activity.Current?.SetTag(TriageTelemetry.Outcome, "dead_lettered");
         Activity.Current?.SetTag("triage.dead_letter.reason", reason);
@@ -108,12 +116,20 @@ public sealed partial class TriageDispatcher(
                 EventId = failure.EventId,
                 Route = failure.Route,
                 Reason = reason,
+                Detail = detail,
                 Attempts = history,
                 Failure = failure,
                 DeadLetteredAt = time.GetUtcNow(),
             },
             context.CancellationToken);
         await store.MarkDeadLetteredAsync(failure.EventId, context.CancellationToken);
+
+        // Its reservation goes back to the budget; what failed attempts were billed stays charged.
+        if (await ledger.ReleaseAsync(failure.EventId, history, context.CancellationToken) is { } released)
+        {
+            spend.Charged(released);
+        }
+
         flights.Failed(failure.EventId);
         metrics.DeadLettered(failure.Route, reason);
         LogDeadLettered(logger, failure.EventId, reason, history.Count);

@@ -35,6 +35,8 @@ public sealed class TriageBinaryTests(ITestOutputHelper output) : IAsyncLifetime
               rabbitmq: "{broker.Uri}"
             store:
               postgres: "{database.ConnectionString}"
+            auth:
+              required: false
             """);
         var address = new Uri($"http://127.0.0.1:{TriageProcess.FreePort()}");
         await using var triage = TriageProcess.Start("run", "--config", config, "--urls", address.ToString());

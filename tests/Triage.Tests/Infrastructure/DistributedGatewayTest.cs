@@ -23,6 +23,9 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
     /// </summary>
     protected virtual bool SemanticCache => false;
 
+    /// <summary>Ingest demands virtual keys, as it does by default with PostgreSQL; off unless a test class is about keys.</summary>
+    protected virtual bool RequireKeys => false;
+
     /// <summary>triage.yaml without its bus, store and cache sections, which this class adds.</summary>
     protected abstract Task<string> ConfigurationAsync();
 
@@ -48,6 +51,8 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
               postgres: "{Database.ConnectionString}"
             cache:
               semantic: {"{"} enabled: {(SemanticCache ? "true" : "false")} {"}"}
+            auth:
+              required: {(RequireKeys ? "true" : "false")}
             """,
             settings: Settings);
     }

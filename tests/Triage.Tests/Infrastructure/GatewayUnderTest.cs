@@ -26,6 +26,8 @@ public sealed class GatewayUnderTest : IAsyncDisposable
 
     public ITriageStore Store => app.Services.GetRequiredService<ITriageStore>();
 
+    public IServiceProvider Services => app.Services;
+
     /// <summary>Starts a gateway from triage.yaml text; with none, the embedded defaults on a fresh SQLite file.</summary>
     public static async Task<GatewayUnderTest> StartAsync(string? yaml = null, IDictionary<string, string?>? overrides = null, HostSettings? settings = null)
     {

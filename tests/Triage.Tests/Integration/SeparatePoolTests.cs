@@ -26,6 +26,8 @@ public sealed class SeparatePoolTests
               rabbitmq: "{broker.Uri}"
             store:
               postgres: "{database.ConnectionString}"
+            auth:
+              required: false
             """;
         await using var front = await GatewayUnderTest.StartAsync(
             yaml, settings: new HostSettings(TriageRoles.All, "http://127.0.0.1:0", ["rules"]));

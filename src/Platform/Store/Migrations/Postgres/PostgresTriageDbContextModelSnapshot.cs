@@ -22,6 +22,254 @@ namespace Triage.Platform.Store.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Triage.Platform.Keys.BudgetUsageRecord", b =>
+                {
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("key_id");
+
+                    b.Property<long>("PeriodStart")
+                        .HasColumnType("bigint")
+                        .HasColumnName("period_start");
+
+                    b.Property<long>("ReservedMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("reserved_micros");
+
+                    b.Property<long>("SavedMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("saved_micros");
+
+                    b.Property<long>("SpentMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("spent_micros");
+
+                    b.HasKey("KeyId", "PeriodStart");
+
+                    b.ToTable("budget_usage", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.ChargeRecord", b =>
+                {
+                    b.Property<string>("EventId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("event_id");
+
+                    b.Property<long>("ChargedMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("charged_micros");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("key_id");
+
+                    b.Property<long>("PeriodStart")
+                        .HasColumnType("bigint")
+                        .HasColumnName("period_start");
+
+                    b.Property<long>("ReservedMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("reserved_micros");
+
+                    b.Property<int>("ReservedTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("reserved_tokens");
+
+                    b.Property<long?>("SettledAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("settled_at");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("team");
+
+                    b.HasKey("EventId");
+
+                    b.HasIndex("KeyId", "State");
+
+                    b.ToTable("charges", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.KeySecretRecord", b =>
+                {
+                    b.Property<byte[]>("Hash")
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea")
+                        .HasColumnName("hash");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("key_id");
+
+                    b.Property<long?>("NotAfter")
+                        .HasColumnType("bigint")
+                        .HasColumnName("not_after");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("prefix");
+
+                    b.HasKey("Hash");
+
+                    b.HasIndex("KeyId");
+
+                    b.HasIndex("Prefix");
+
+                    b.ToTable("key_secrets", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.UsageRecord", b =>
+                {
+                    b.Property<long>("Hour")
+                        .HasColumnType("bigint")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Provider")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("Model")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("model");
+
+                    b.Property<long>("CacheHits")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cache_hits");
+
+                    b.Property<long>("CostMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cost_micros");
+
+                    b.Property<long>("FailedAttempts")
+                        .HasColumnType("bigint")
+                        .HasColumnName("failed_attempts");
+
+                    b.Property<long>("InputTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("input_tokens");
+
+                    b.Property<long>("OutputTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("output_tokens");
+
+                    b.Property<long>("SavedMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("saved_micros");
+
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("team");
+
+                    b.Property<long>("Triages")
+                        .HasColumnType("bigint")
+                        .HasColumnName("triages");
+
+                    b.HasKey("Hour", "KeyId", "Provider", "Model");
+
+                    b.HasIndex("Team", "Hour");
+
+                    b.ToTable("usage_hourly", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.VirtualKeyRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("id");
+
+                    b.Property<long?>("BudgetMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("budget_micros");
+
+                    b.Property<string>("BudgetPeriodName")
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasColumnName("budget_period");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("created_at");
+
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("expires_at");
+
+                    b.Property<long>("RequestTat")
+                        .HasColumnType("bigint")
+                        .HasColumnName("request_tat");
+
+                    b.Property<int?>("RequestsPerMinute")
+                        .HasColumnType("integer")
+                        .HasColumnName("rpm");
+
+                    b.Property<long?>("RevokedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<string>("RevokedReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("revoked_reason");
+
+                    b.Property<string>("Routes")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("routes");
+
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("team");
+
+                    b.Property<long>("TokenTat")
+                        .HasColumnType("bigint")
+                        .HasColumnName("token_tat");
+
+                    b.Property<int?>("TokensPerMinute")
+                        .HasColumnType("integer")
+                        .HasColumnName("tpm");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Team");
+
+                    b.ToTable("virtual_keys", (string)null);
+                });
+
             modelBuilder.Entity("Triage.Platform.Store.CacheEntryRecord", b =>
                 {
                     b.Property<string>("Collection")
@@ -163,6 +411,15 @@ namespace Triage.Platform.Store.Migrations.Postgres
                     b.HasIndex("ReceivedAt");
 
                     b.ToTable("triages", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.KeySecretRecord", b =>
+                {
+                    b.HasOne("Triage.Platform.Keys.VirtualKeyRecord", null)
+                        .WithMany()
+                        .HasForeignKey("KeyId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 #pragma warning restore 612, 618
         }

@@ -17,6 +17,254 @@ namespace Triage.Platform.Store.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.4");
 
+            modelBuilder.Entity("Triage.Platform.Keys.BudgetUsageRecord", b =>
+                {
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.Property<long>("PeriodStart")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("period_start");
+
+                    b.Property<long>("ReservedMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("reserved_micros");
+
+                    b.Property<long>("SavedMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("saved_micros");
+
+                    b.Property<long>("SpentMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("spent_micros");
+
+                    b.HasKey("KeyId", "PeriodStart");
+
+                    b.ToTable("budget_usage", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.ChargeRecord", b =>
+                {
+                    b.Property<string>("EventId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("event_id");
+
+                    b.Property<long>("ChargedMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("charged_micros");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.Property<long>("PeriodStart")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("period_start");
+
+                    b.Property<long>("ReservedMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("reserved_micros");
+
+                    b.Property<int>("ReservedTokens")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("reserved_tokens");
+
+                    b.Property<long?>("SettledAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("settled_at");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("team");
+
+                    b.HasKey("EventId");
+
+                    b.HasIndex("KeyId", "State");
+
+                    b.ToTable("charges", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.KeySecretRecord", b =>
+                {
+                    b.Property<byte[]>("Hash")
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB")
+                        .HasColumnName("hash");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.Property<long?>("NotAfter")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("not_after");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("prefix");
+
+                    b.HasKey("Hash");
+
+                    b.HasIndex("KeyId");
+
+                    b.HasIndex("Prefix");
+
+                    b.ToTable("key_secrets", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.UsageRecord", b =>
+                {
+                    b.Property<long>("Hour")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Provider")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("Model")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model");
+
+                    b.Property<long>("CacheHits")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cache_hits");
+
+                    b.Property<long>("CostMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cost_micros");
+
+                    b.Property<long>("FailedAttempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failed_attempts");
+
+                    b.Property<long>("InputTokens")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("input_tokens");
+
+                    b.Property<long>("OutputTokens")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("output_tokens");
+
+                    b.Property<long>("SavedMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("saved_micros");
+
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("team");
+
+                    b.Property<long>("Triages")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("triages");
+
+                    b.HasKey("Hour", "KeyId", "Provider", "Model");
+
+                    b.HasIndex("Team", "Hour");
+
+                    b.ToTable("usage_hourly", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.VirtualKeyRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<long?>("BudgetMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("budget_micros");
+
+                    b.Property<string>("BudgetPeriodName")
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("budget_period");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("expires_at");
+
+                    b.Property<long>("RequestTat")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("request_tat");
+
+                    b.Property<int?>("RequestsPerMinute")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("rpm");
+
+                    b.Property<long?>("RevokedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<string>("RevokedReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("revoked_reason");
+
+                    b.Property<string>("Routes")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("routes");
+
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("team");
+
+                    b.Property<long>("TokenTat")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("token_tat");
+
+                    b.Property<int?>("TokensPerMinute")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tpm");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Team");
+
+                    b.ToTable("virtual_keys", (string)null);
+                });
+
             modelBuilder.Entity("Triage.Platform.Store.CacheEntryRecord", b =>
                 {
                     b.Property<string>("Collection")
@@ -158,6 +406,15 @@ namespace Triage.Platform.Store.Migrations.Sqlite
                     b.HasIndex("ReceivedAt");
 
                     b.ToTable("triages", (string)null);
+                });
+
+            modelBuilder.Entity("Triage.Platform.Keys.KeySecretRecord", b =>
+                {
+                    b.HasOne("Triage.Platform.Keys.VirtualKeyRecord", null)
+                        .WithMany()
+                        .HasForeignKey("KeyId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 #pragma warning restore 612, 618
         }
