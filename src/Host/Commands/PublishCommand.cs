@@ -24,7 +24,12 @@ internal static class PublishCommand
         {
             Description = "Post N copies one after another, each under a fresh eventId, wait for each triage, and print the time from POST to stored result (median, p90, min, max).",
         };
-        var command = new Command("publish", "Post a build failure to a running gateway.") { file, url, wait, timeout, repeat };
+        var key = new Option<string?>("--key")
+        {
+            Description = "The team's virtual key (tk-...), sent as 'Authorization: Bearer'; default $TRIAGE_KEY. Required when the gateway demands keys.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TRIAGE_KEY"),
+        };
+        var command = new Command("publish", "Post a build failure to a running gateway.") { file, url, key, wait, timeout, repeat };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var path = parse.GetValue(file)!;
@@ -40,7 +45,13 @@ internal static class PublishCommand
                 return 2;
             }
 
-            using var client = new TriageClient(new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) });
+            var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            if (parse.GetValue(key) is { Length: > 0 } secret)
+            {
+                http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+            }
+
+            using var client = new TriageClient(http);
             try
             {
                 if (parse.GetValue(repeat) > 0)

@@ -16,6 +16,8 @@ public static class TriageCommandLine
         root.Subcommands.Add(PublishCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(UsageCommand.Create());
         return root;
     }
 

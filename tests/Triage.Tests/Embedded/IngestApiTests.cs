@@ -174,7 +174,7 @@ public sealed class IngestApiTests : IAsyncLifetime
         foreach (var name in new[]
         {
             "triage_received_total", "triage_completed_total", "triage_duration_seconds_bucket", "triage_overhead_seconds_bucket",
-            "triage_provider_duration_seconds_bucket", "triage_tokens_total", "triage_cost_USD_total", "triage_attempts_total",
+            "triage_provider_duration_seconds_bucket", "triage_tokens_total", "triage_cost_usd_total", "triage_attempts_total",
             "triage_provider_outstanding", "triage_provider_healthy",
         })
         {
