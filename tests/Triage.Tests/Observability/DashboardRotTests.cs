@@ -1,4 +1,8 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Triage.Platform.Keys;
 using System.Text.RegularExpressions;
 using Triage.Tests.Infrastructure;
 using Triage.Tests.Unit;
@@ -7,12 +11,17 @@ namespace Triage.Tests.Observability;
 
 /// <summary>
 /// Every metric the Grafana dashboard and the Prometheus alerts use is exported by a running gateway after a
-/// workload that triages, fails over and dead-letters, so neither can silently rot. It reads /metrics, so it runs
+/// workload that triages, fails over, dead-letters, reuses a cached triage and refuses requests for rate and budget,
+/// so neither can silently rot. It reads /metrics, so it runs
 /// alone.
 /// </summary>
 [Collection(nameof(Integration.RunsAlone))]
 public sealed partial class DashboardRotTests : DistributedGatewayTest
 {
+    protected override bool RequireKeys => true;
+
+    protected override bool SemanticCache => true;
+
     protected override async Task<string> ConfigurationAsync()
     {
         var primary = await OwnAsync(FakeProviderServer.StartAsync(WireFormat.Anthropic));
@@ -23,7 +32,7 @@ public sealed partial class DashboardRotTests : DistributedGatewayTest
         return $"""
             providers:
               primary: {"{"} type: anthropic, base_url: "{primary.BaseUrl}", api_key: sk-ant-test {"}"}
-              secondary: {"{"} type: openai-compatible, base_url: "{secondary.BaseUrl}", model: m, weight: 0 {"}"}
+              secondary: {"{"} type: openai-compatible, base_url: "{secondary.BaseUrl}", model: m, weight: 0, input_usd_per_mtok: 1, output_usd_per_mtok: 1 {"}"}
               broken: {"{"} type: openai-compatible, base_url: "{broken.BaseUrl}", model: m, max_retries: 0 {"}"}
             routing:
               build_triage: {"{"} providers: [primary, secondary] {"}"}
@@ -35,17 +44,34 @@ public sealed partial class DashboardRotTests : DistributedGatewayTest
     public async Task Every_metric_the_dashboard_and_alerts_reference_is_exported_after_a_scripted_workload()
     {
         var gateway = Gateway;
+        var keys = gateway.Services.GetRequiredService<VirtualKeyStore>();
+        var team = await keys.CreateAsync(new KeySpec("payments", RequestsPerMinute: 3, BudgetUsd: 10, BudgetPeriod: BudgetPeriod.Month), default);
+        var broke = await keys.CreateAsync(new KeySpec("interns", BudgetUsd: 0.000001m, BudgetPeriod: BudgetPeriod.Day), default);
         var triaged = Samples.CompileError();
         var doomed = Samples.CompileError();
         doomed["route"] = "doomed";
-        using (await gateway.Http.PostFailureAsync(triaged))
-        using (await gateway.Http.PostFailureAsync(doomed))
+        using (var first = await PostAsync(team.Secret, triaged))
+        using (var second = await PostAsync(team.Secret, doomed))
         {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+            Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
         }
 
         await gateway.Http.WaitForTriageAsync(triaged["eventId"]!.GetValue<string>());
+        var rerun = Samples.CompileError();
+        using (var cached = await PostAsync(team.Secret, rerun))
+        using (var limited = await PostAsync(team.Secret, Samples.CompileError()))
+        using (var unpaid = await PostAsync(broke.Secret, Samples.CompileError()))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, cached.StatusCode);
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+            Assert.Equal(HttpStatusCode.PaymentRequired, unpaid.StatusCode);
+        }
+
+        Assert.NotNull((await gateway.Http.WaitForTriageAsync(rerun["eventId"]!.GetValue<string>())).Cache);
         var exported = new HashSet<string>();
-        for (var i = 0; i < 100 && !(exported.Contains("triage_dead_letters_total") && exported.Contains("triage_queue_depth")); i++)
+        string[] late = ["triage_dead_letters_total", "triage_queue_depth", "triage_budget_remaining_usd", "triage_saved_cost_usd_total"];
+        for (var i = 0; i < 150 && !late.All(exported.Contains); i++)
         {
             await Task.Delay(100);
             exported = (await gateway.Http.GetStringAsync("/metrics")).Split('\n')
@@ -58,6 +84,16 @@ public sealed partial class DashboardRotTests : DistributedGatewayTest
 
         Assert.True(referenced.Count >= 10, $"only {referenced.Count} metrics referenced: the parsing missed the expressions");
         Assert.All(referenced, name => Assert.True(exported.Contains(name), $"{name} is referenced but not exported; exported: {string.Join(", ", exported.Order())}"));
+    }
+
+    private Task<HttpResponseMessage> PostAsync(string secret, System.Text.Json.Nodes.JsonObject document)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/build-failures")
+        {
+            Content = new StringContent(document.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        return Gateway.Http.SendAsync(request);
     }
 
     private static IEnumerable<string> Referenced()
