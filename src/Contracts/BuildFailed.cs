@@ -45,6 +45,19 @@ public sealed record BuildFailed
     /// and the router checks it as Ingest would.
     /// </summary>
     public string? KeyId { get; init; }
+
+    /// <summary>
+    /// 0 for a failure as it first arrived; n for the n-th replay of its dead letter. The router takes a replay only
+    /// while the failure is dead-lettered and this replay is newer than the last one it took, so a replay published
+    /// twice is triaged once.
+    /// </summary>
+    public int Replay { get; init; }
+
+    /// <summary>
+    /// The log is already the redacted failure excerpt (a replayed dead letter keeps no raw log): the router does not
+    /// cut it again, so the replay is triaged and cached by the same excerpt as the first attempt.
+    /// </summary>
+    public bool LogIsExcerpt { get; init; }
 }
 
 /// <summary>A test the build system reported as failing.</summary>

@@ -56,6 +56,9 @@ public sealed record TriageDeadLettered
 /// <param name="DurationMs">How long the attempt took, in milliseconds.</param>
 public sealed record AttemptOutcome(string Provider, string Outcome, string? Detail = null, double DurationMs = 0)
 {
+    /// <summary>When the attempt ended; null in messages from before it was recorded.</summary>
+    public DateTimeOffset? At { get; init; }
+
     /// <summary>The <see cref="Outcome"/> of the attempt that triaged the failure.</summary>
     public const string Success = "success";
 

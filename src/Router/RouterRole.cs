@@ -21,6 +21,11 @@ public sealed class RouterRole : IBusRole
         services.AddSingleton<TriageDispatcher>();
         services.AddSingleton<FailedAttempts>();
         services.AddTriageCache(options);
+        if (options.DeadLetters.AutoReplay)
+        {
+            services.AddHostedService<Recovery.AutoReplay>();
+        }
+
         if (options.Bus.UsesRabbitMq)
         {
             services.AddHostedService<QueueDepthMetrics>();
@@ -36,6 +41,7 @@ public sealed class RouterRole : IBusRole
         bus.AddConsumer<AttemptFailedConsumer>();
         bus.AddConsumer<ExpiredAttemptConsumer>();
         bus.AddConsumer<TriageCompletedRecorder>();
+        bus.AddConsumer<DeadLetterRecorder>();
     }
 
     public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator bus)
@@ -49,6 +55,7 @@ public sealed class RouterRole : IBusRole
         }
 
         Endpoint<TriageCompletedRecorder>(BusTopology.RecorderQueue);
+        Endpoint<DeadLetterRecorder>(BusTopology.DeadLetterQueue);
 
         // A store or broker hiccup is retried in place; a message naming an unknown route never will succeed.
         void Endpoint<TConsumer>(string queue, string? onlyFrom = null)

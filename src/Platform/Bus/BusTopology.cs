@@ -69,7 +69,7 @@ public static class BusTopology
             new(RecorderQueue, TriageCompletedExchange, Quorum()),
             new(FailoverQueue, AttemptFailedExchange, Quorum()),
 
-            // No consumer yet: the queue itself keeps every dead letter until an operator replays it.
+            // The router's dead-letter recorder keeps each in the store, where it is grouped and replayed.
             new(DeadLetterQueue, DeadLetteredExchange, Quorum()),
             new(ExpiredQueue, ExpiredExchange, Quorum()),
         ];

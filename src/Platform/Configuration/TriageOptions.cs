@@ -21,6 +21,9 @@ public sealed class TriageOptions
 
     public AuthOptions Auth { get; set; } = new();
 
+    [ConfigurationKeyName("dead_letters")]
+    public DeadLetterOptions DeadLetters { get; set; } = new();
+
     public RedactionOptions Redaction { get; set; } = new();
 
     /// <summary>Whom to suggest for a repository's failures, by repository (owner/name as the build reports it).</summary>
@@ -269,4 +272,20 @@ public sealed class AuthOptions
     public int KeyCacheSeconds { get; set; } = 5;
 
     public bool IsRequired(StoreOptions store) => Required ?? !string.IsNullOrWhiteSpace(store.Postgres);
+}
+
+/// <summary>Replays of dead letters: how fast by default, and whether the router replays a group by itself.</summary>
+public sealed class DeadLetterOptions
+{
+    /// <summary>Replays per second when a replay names no rate, and of automatic replays.</summary>
+    [ConfigurationKeyName("replay_rate_per_second")]
+    public double ReplayRatePerSecond { get; set; } = 20;
+
+    /// <summary>Replay a group by itself once a provider of its route has triaged again since the group's last failure.</summary>
+    [ConfigurationKeyName("auto_replay")]
+    public bool AutoReplay { get; set; }
+
+    /// <summary>How often the router looks for groups to replay by itself.</summary>
+    [ConfigurationKeyName("auto_replay_interval_seconds")]
+    public int AutoReplayIntervalSeconds { get; set; } = 30;
 }

@@ -8,7 +8,12 @@ public static class TriageOptionsValidator
 {
     private static readonly HashSet<string> Sections = new(StringComparer.OrdinalIgnoreCase)
     {
-        "providers", "routing", "cache", "bus", "store", "ingest", "redaction", "ownership", "auth",
+        "providers", "routing", "cache", "bus", "store", "ingest", "redaction", "ownership", "auth", "dead_letters",
+    };
+
+    private static readonly HashSet<string> DeadLetterKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "replay_rate_per_second", "auto_replay", "auto_replay_interval_seconds",
     };
 
     private static readonly HashSet<string> AuthKeys = new(StringComparer.OrdinalIgnoreCase)
@@ -245,6 +250,16 @@ public static class TriageOptionsValidator
             errors.Add(("auth.admin_key", "must be at least 24 characters; generate one with: openssl rand -base64 32"));
         }
 
+        if (options.DeadLetters.ReplayRatePerSecond is <= 0 or > 10_000)
+        {
+            errors.Add(("dead_letters.replay_rate_per_second", "must be more than 0 and at most 10000"));
+        }
+
+        if (options.DeadLetters.AutoReplayIntervalSeconds < 1)
+        {
+            errors.Add(("dead_letters.auto_replay_interval_seconds", "must be at least 1"));
+        }
+
         if (options.Auth.RotationGraceSeconds < 0)
         {
             errors.Add(("auth.rotation_grace_seconds", "must be 0 (the old secret stops at once) or more"));
@@ -272,6 +287,10 @@ public static class TriageOptionsValidator
         else if (path is ["providers", _, var field] && !ProviderKeys.Contains(field))
         {
             errors.Add((dotted, $"unknown provider setting '{field}'; known are {string.Join(", ", ProviderKeys)}"));
+        }
+        else if (path is ["dead_letters", var dead] && !DeadLetterKeys.Contains(dead))
+        {
+            errors.Add((dotted, $"unknown dead_letters setting '{dead}'; known are {string.Join(", ", DeadLetterKeys)}"));
         }
         else if (path is ["auth", var auth] && !AuthKeys.Contains(auth))
         {

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Triage.Platform.DeadLetters;
 using Triage.Platform.Keys;
 
 namespace Triage.Platform.Store;
@@ -24,6 +25,8 @@ public abstract class TriageDbContext(DbContextOptions options) : DbContext(opti
 
     public DbSet<UsageRecord> Usage => Set<UsageRecord>();
 
+    public DbSet<DeadLetterRecord> DeadLetters => Set<DeadLetterRecord>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<TriageRecord>(triage =>
@@ -47,6 +50,7 @@ public abstract class TriageDbContext(DbContextOptions options) : DbContext(opti
             triage.Property(t => t.CostUsd).HasColumnName("cost_usd").HasPrecision(18, 8);
             triage.Property(t => t.Result).HasColumnName("result");
             triage.Property(t => t.CacheExcerpt).HasColumnName("cache_excerpt");
+            triage.Property(t => t.Replays).HasColumnName("replays");
             triage.HasIndex(t => t.ReceivedAt);
         });
 
@@ -67,6 +71,32 @@ public abstract class TriageDbContext(DbContextOptions options) : DbContext(opti
         });
 
         OnKeysCreating(modelBuilder);
+
+        modelBuilder.Entity<DeadLetterRecord>(dead =>
+        {
+            dead.ToTable("dead_letters");
+            dead.HasKey(d => d.EventId);
+            dead.Property(d => d.EventId).HasColumnName("event_id").HasMaxLength(200);
+            dead.Property(d => d.Route).HasColumnName("route").HasMaxLength(100);
+            dead.Property(d => d.GroupKey).HasColumnName("group_key").HasMaxLength(300);
+            dead.Property(d => d.Reason).HasColumnName("reason").HasMaxLength(40);
+            dead.Property(d => d.Detail).HasColumnName("detail");
+            dead.Property(d => d.LastProvider).HasColumnName("last_provider").HasMaxLength(100);
+            dead.Property(d => d.Attempts).HasColumnName("attempts");
+            dead.Property(d => d.Failure).HasColumnName("failure");
+            dead.Property(d => d.FirstFailedAt).HasColumnName("first_failed_at").UnixMilliseconds();
+            dead.Property(d => d.LastFailedAt).HasColumnName("last_failed_at").UnixMilliseconds();
+            dead.Property(d => d.TimesDeadLettered).HasColumnName("times_dead_lettered");
+            dead.Property(d => d.Status).HasColumnName("status").HasMaxLength(10);
+            dead.Property(d => d.ReplayCount).HasColumnName("replay_count");
+            dead.Property(d => d.ReplayRun).HasColumnName("replay_run").HasMaxLength(40);
+            dead.Property(d => d.ClaimedAt).HasColumnName("claimed_at").UnixMilliseconds();
+            dead.Property(d => d.ReplayedAt).HasColumnName("replayed_at").UnixMilliseconds();
+            dead.Property(d => d.ArchivedAt).HasColumnName("archived_at").UnixMilliseconds();
+            dead.HasIndex(d => new { d.Status, d.GroupKey });
+            dead.HasIndex(d => d.LastFailedAt);
+            dead.HasIndex(d => d.ReplayRun);
+        });
     }
 
     /// <summary>Virtual keys, their secrets' hashes, budgets, charges and usage. Raw SQL in <c>Keys/</c> names these columns.</summary>

@@ -19,6 +19,9 @@ public sealed class TriageRecord
 
     public DateTimeOffset ReceivedAt { get; set; }
 
+    /// <summary>The newest replay of its dead letter the router took (0: none); an older or equal one is a duplicate.</summary>
+    public int Replays { get; set; }
+
     public DateTimeOffset? CompletedAt { get; set; }
 
     public string? Category { get; set; }

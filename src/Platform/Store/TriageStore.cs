@@ -28,6 +28,12 @@ public interface ITriageStore
     /// <summary>Notes that no provider could triage the failure; a result recorded later still wins.</summary>
     Task MarkDeadLetteredAsync(string eventId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Queues a dead-lettered failure again for its <paramref name="replay"/>-th replay; false when it is not dead-lettered
+    /// or took that replay already (a replay published twice is triaged once).
+    /// </summary>
+    Task<bool> TakeReplayAsync(string eventId, int replay, CancellationToken cancellationToken);
+
     /// <summary>Stores a result; false when the failure already had one (the first result wins).</summary>
     Task<bool> RecordCompletedAsync(TriageCompleted result, CancellationToken cancellationToken);
 }
@@ -104,6 +110,13 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
         await using var db = database.CreateContext();
         await db.Triages.Where(t => t.EventId == eventId && t.Status != TriageStatus.Completed)
             .ExecuteUpdateAsync(set => set.SetProperty(t => t.Status, TriageStatus.DeadLettered), cancellationToken);
+    }
+
+    public async Task<bool> TakeReplayAsync(string eventId, int replay, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        return await db.Triages.Where(t => t.EventId == eventId && t.Status == TriageStatus.DeadLettered && t.Replays < replay)
+            .ExecuteUpdateAsync(set => set.SetProperty(t => t.Status, TriageStatus.Queued).SetProperty(t => t.Replays, replay), cancellationToken) == 1;
     }
 
     public async Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken)

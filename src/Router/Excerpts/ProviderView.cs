@@ -14,7 +14,7 @@ public static class ProviderView
         var redacted = 0;
         var view = failure with
         {
-            Log = Redact(FailureExcerpt.From(failure.Log))!,
+            Log = Redact(failure.LogIsExcerpt ? failure.Log : FailureExcerpt.From(failure.Log))!,
             Job = Redact(failure.Job)!,
             Branch = Redact(failure.Branch),
             Stage = Redact(failure.Stage),

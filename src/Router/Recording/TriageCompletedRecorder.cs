@@ -29,7 +29,7 @@ public sealed partial class TriageCompletedRecorder(
         var result = context.Message;
         if (result.Cache is null && states.TryGet(result.Provider, out var state))
         {
-            state.Succeeded();
+            state.Succeeded(result.CompletedAt);
             metrics.Attempt(result.Provider, "success");
         }
 

@@ -67,6 +67,7 @@ public sealed partial class FailedAttempts(
         // What a failed attempt was billed travels with the history, so that the triage or its dead letter accounts for it.
         var attempt = new AttemptOutcome(request.Provider, failed.Reason, failed.Detail, (failed.FailedAt - request.RequestedAt).TotalMilliseconds)
         {
+            At = failed.FailedAt,
             Model = failed.Model,
             Usage = failed.Usage,
             CostUsd = failed.CostUsd,

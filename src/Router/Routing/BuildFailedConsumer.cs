@@ -26,6 +26,13 @@ public sealed partial class BuildFailedConsumer(
     {
         var failure = context.Message;
         var known = await store.FindAsync(failure.EventId, context.CancellationToken);
+        if (known is { Status: TriageStatus.DeadLettered } && failure.Replay > 0
+            && await store.TakeReplayAsync(failure.EventId, failure.Replay, context.CancellationToken))
+        {
+            LogReplay(logger, failure.EventId, failure.Replay);
+            known = known with { Status = TriageStatus.Queued };
+        }
+
         if (known is { Status: not TriageStatus.Queued })
         {
             LogDuplicate(logger, failure.EventId, known.Status);
@@ -38,11 +45,6 @@ public sealed partial class BuildFailedConsumer(
             await store.TryAddQueuedAsync(failure, context.CancellationToken);
         }
 
-        if (await admission.AdmitPublishedAsync(failure, context.CancellationToken) is { } refusal)
-        {
-            await dispatcher.ParkAsync(context, failure, refusal);
-            return;
-        }
 
         var route = routes.Options(failure.Route);
         BuildFailed view;
@@ -53,6 +55,13 @@ public sealed partial class BuildFailedConsumer(
             excerpt?.SetTag(TriageTelemetry.EventId, failure.EventId);
             excerpt?.SetTag("triage.excerpt.characters", view.Log.Length);
             excerpt?.SetTag("triage.redacted_secrets", redacted);
+        }
+
+        if (await admission.AdmitPublishedAsync(failure, context.CancellationToken) is { } refusal)
+        {
+            // Parked as the providers would have seen it: a dead letter never keeps a raw log.
+            await dispatcher.ParkAsync(context, view, refusal);
+            return;
         }
 
         var cacheExcerpt = (string?)null;
@@ -127,6 +136,9 @@ public sealed partial class BuildFailedConsumer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{EventId} waited for the identical failure {LeaderEventId} in flight")]
     private static partial void LogCoalesced(ILogger logger, string eventId, string leaderEventId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replay {Replay} of dead letter {EventId} taken")]
+    private static partial void LogReplay(ILogger logger, string eventId, int replay);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {EventId}: already {Status}")]
     private static partial void LogDuplicate(ILogger logger, string eventId, string status);

@@ -76,10 +76,14 @@ public sealed class ProviderState(string name, int weight, int capacity, TimeSpa
         }
     }
 
-    public void Succeeded()
+    /// <summary>When the provider last triaged a failure; null before its first success in this process.</summary>
+    public DateTimeOffset? LastSucceededAt { get; private set; }
+
+    public void Succeeded(DateTimeOffset now)
     {
         lock (gate)
         {
+            LastSucceededAt = now;
             Release();
             consecutiveFailures = 0;
             downUntil = null;

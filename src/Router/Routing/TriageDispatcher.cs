@@ -110,18 +110,19 @@ public sealed partial class TriageDispatcher(
     {
         Activity.Current?.SetTag(TriageTelemetry.Outcome, "dead_lettered");
         Activity.Current?.SetTag("triage.dead_letter.reason", reason);
-        await context.Publish(
-            new TriageDeadLettered
-            {
-                EventId = failure.EventId,
-                Route = failure.Route,
-                Reason = reason,
-                Detail = detail,
-                Attempts = history,
-                Failure = failure,
-                DeadLetteredAt = time.GetUtcNow(),
-            },
-            context.CancellationToken);
+        var dead = new TriageDeadLettered
+        {
+            EventId = failure.EventId,
+            Route = failure.Route,
+            Reason = reason,
+            Detail = detail,
+            Attempts = history,
+            Failure = failure,
+            DeadLetteredAt = time.GetUtcNow(),
+        };
+
+        // Confirmed by the broker before the message that led here is acknowledged; DeadLetterRecorder stores it.
+        await context.Publish(dead, context.CancellationToken);
         await store.MarkDeadLetteredAsync(failure.EventId, context.CancellationToken);
 
         // Its reservation goes back to the budget; what failed attempts were billed stays charged.

@@ -76,6 +76,7 @@ public sealed partial class TriageRequestedConsumer(
                 .. request.History,
                 new AttemptOutcome(provider.Name, AttemptOutcome.Success, null, elapsed.TotalMilliseconds)
                 {
+                    At = now,
                     Model = answer.Model,
                     Usage = answer.Usage,
                     CostUsd = cost,

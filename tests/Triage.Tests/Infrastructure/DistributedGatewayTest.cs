@@ -14,6 +14,9 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
 
     protected GatewayUnderTest Gateway { get; private set; } = null!;
 
+    /// <summary>The whole triage.yaml the gateway was started with, to start it again.</summary>
+    private string fullConfiguration = string.Empty;
+
     /// <summary>What the gateway hosts: every role and pool unless a test says otherwise.</summary>
     protected virtual Triage.Host.Hosting.HostSettings Settings => Triage.Host.Hosting.HostSettings.All("http://127.0.0.1:0");
 
@@ -43,7 +46,7 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
         Broker = await RabbitMqVirtualHost.CreateAsync();
         Database = await PostgresDatabase.CreateAsync();
         var yaml = await ConfigurationAsync();
-        Gateway = await GatewayUnderTest.StartAsync($"""
+        fullConfiguration = $"""
             {yaml}
             bus:
               rabbitmq: "{Broker.Uri}"
@@ -53,8 +56,15 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
               semantic: {"{"} enabled: {(SemanticCache ? "true" : "false")} {"}"}
             auth:
               required: {(RequireKeys ? "true" : "false")}
-            """,
-            settings: Settings);
+            """;
+        Gateway = await GatewayUnderTest.StartAsync(fullConfiguration, settings: Settings);
+    }
+
+    /// <summary>Stops the gateway, as a crash or a deployment would, and starts it again on the same broker and database.</summary>
+    protected async Task RestartGatewayAsync()
+    {
+        await Gateway.DisposeAsync();
+        Gateway = await GatewayUnderTest.StartAsync(fullConfiguration, settings: Settings);
     }
 
     public async Task DisposeAsync()

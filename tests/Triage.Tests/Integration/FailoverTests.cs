@@ -115,11 +115,11 @@ public sealed class FailoverTests(Xunit.Abstractions.ITestOutputHelper output) :
 
         Assert.Equal(ids.Count, dead);
         Assert.Equal(0, await Database.CountAsync("SELECT count(*) FROM triages WHERE status <> 'dead_lettered'"));
-        var parked = 0;
+        long parked = 0;
         for (var i = 0; i < 60 && parked < ids.Count; i++)
         {
             await Task.Delay(250);
-            parked = await Broker.MessagesInAsync(BusTopology.DeadLetterQueue);
+            parked = await Database.CountAsync($"SELECT count(*) FROM dead_letters WHERE route = '{route}' AND status = 'dead'");
         }
 
         Assert.Equal(ids.Count, parked);

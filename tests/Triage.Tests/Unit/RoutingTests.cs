@@ -17,7 +17,7 @@ public sealed class RoutingTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             var provider = table.Routes.Choose("r", [], Now)!;
             counts[provider.Name]++;
-            provider.Succeeded();
+            provider.Succeeded(DateTimeOffset.UtcNow);
         }
 
         output.WriteLine($"10,000 triages at weights 70/30: a {counts["a"]}, b {counts["b"]}");
@@ -98,7 +98,7 @@ public sealed class RoutingTests(Xunit.Abstractions.ITestOutputHelper output)
         var afterCooldown = Now.AddSeconds(31);
         var probe = table.Routes.Choose("r", [], afterCooldown);
         var duringProbe = Enumerable.Range(0, 10).Select(_ => Take(table, [], afterCooldown)).ToList();
-        probe!.Succeeded();
+        probe!.Succeeded(DateTimeOffset.UtcNow);
         var recovered = Enumerable.Range(0, 10).Select(_ => Take(table, [], afterCooldown)).ToList();
 
         Assert.All(whileDown, p => Assert.Equal("b", p));
@@ -148,7 +148,7 @@ public sealed class RoutingTests(Xunit.Abstractions.ITestOutputHelper output)
     private static string Take((RouteTable Routes, ProviderStates States) table, string[] tried, DateTimeOffset? at = null)
     {
         var provider = table.Routes.Choose("r", tried, at ?? Now)!;
-        provider.Succeeded();
+        provider.Succeeded(DateTimeOffset.UtcNow);
         return provider.Name;
     }
 

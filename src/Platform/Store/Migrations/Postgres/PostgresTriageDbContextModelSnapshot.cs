@@ -22,6 +22,100 @@ namespace Triage.Platform.Store.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Triage.Platform.DeadLetters.DeadLetterRecord", b =>
+                {
+                    b.Property<string>("EventId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("event_id");
+
+                    b.Property<long?>("ArchivedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("archived_at");
+
+                    b.Property<string>("Attempts")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("attempts");
+
+                    b.Property<long?>("ClaimedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("claimed_at");
+
+                    b.Property<string>("Detail")
+                        .HasColumnType("text")
+                        .HasColumnName("detail");
+
+                    b.Property<string>("Failure")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("failure");
+
+                    b.Property<long>("FirstFailedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("first_failed_at");
+
+                    b.Property<string>("GroupKey")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("group_key");
+
+                    b.Property<long>("LastFailedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_failed_at");
+
+                    b.Property<string>("LastProvider")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("last_provider");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("reason");
+
+                    b.Property<int>("ReplayCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("replay_count");
+
+                    b.Property<string>("ReplayRun")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("replay_run");
+
+                    b.Property<long?>("ReplayedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("replayed_at");
+
+                    b.Property<string>("Route")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("route");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasColumnName("status");
+
+                    b.Property<int>("TimesDeadLettered")
+                        .HasColumnType("integer")
+                        .HasColumnName("times_dead_lettered");
+
+                    b.HasKey("EventId");
+
+                    b.HasIndex("LastFailedAt");
+
+                    b.HasIndex("ReplayRun");
+
+                    b.HasIndex("Status", "GroupKey");
+
+                    b.ToTable("dead_letters", (string)null);
+                });
+
             modelBuilder.Entity("Triage.Platform.Keys.BudgetUsageRecord", b =>
                 {
                     b.Property<string>("KeyId")
@@ -378,6 +472,10 @@ namespace Triage.Platform.Store.Migrations.Postgres
                     b.Property<DateTimeOffset>("ReceivedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("received_at");
+
+                    b.Property<int>("Replays")
+                        .HasColumnType("integer")
+                        .HasColumnName("replays");
 
                     b.Property<string>("Repository")
                         .HasMaxLength(500)

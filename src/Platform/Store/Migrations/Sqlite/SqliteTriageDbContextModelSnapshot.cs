@@ -17,6 +17,100 @@ namespace Triage.Platform.Store.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.4");
 
+            modelBuilder.Entity("Triage.Platform.DeadLetters.DeadLetterRecord", b =>
+                {
+                    b.Property<string>("EventId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("event_id");
+
+                    b.Property<long?>("ArchivedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("archived_at");
+
+                    b.Property<string>("Attempts")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("attempts");
+
+                    b.Property<long?>("ClaimedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("claimed_at");
+
+                    b.Property<string>("Detail")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("detail");
+
+                    b.Property<string>("Failure")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("failure");
+
+                    b.Property<long>("FirstFailedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("first_failed_at");
+
+                    b.Property<string>("GroupKey")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("group_key");
+
+                    b.Property<long>("LastFailedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_failed_at");
+
+                    b.Property<string>("LastProvider")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_provider");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<int>("ReplayCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("replay_count");
+
+                    b.Property<string>("ReplayRun")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("replay_run");
+
+                    b.Property<long?>("ReplayedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("replayed_at");
+
+                    b.Property<string>("Route")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("route");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<int>("TimesDeadLettered")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("times_dead_lettered");
+
+                    b.HasKey("EventId");
+
+                    b.HasIndex("LastFailedAt");
+
+                    b.HasIndex("ReplayRun");
+
+                    b.HasIndex("Status", "GroupKey");
+
+                    b.ToTable("dead_letters", (string)null);
+                });
+
             modelBuilder.Entity("Triage.Platform.Keys.BudgetUsageRecord", b =>
                 {
                     b.Property<string>("KeyId")
@@ -373,6 +467,10 @@ namespace Triage.Platform.Store.Migrations.Sqlite
                     b.Property<DateTimeOffset>("ReceivedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("received_at");
+
+                    b.Property<int>("Replays")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("replays");
 
                     b.Property<string>("Repository")
                         .HasMaxLength(500)
