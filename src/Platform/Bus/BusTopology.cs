@@ -24,6 +24,14 @@ public static class BusTopology
 
     /// <summary>Where dead letters wait, durably, until they are replayed.</summary>
     public const string DeadLetterQueue = "triage-dead-letters";
+
+    /// <summary>Where build systems publish raw JSON build failures (no MassTransit envelope): a documented exchange.</summary>
+    public const string RawExchange = "triage.build-failed.raw";
+
+    public const string RawQueue = "triage-raw-build-failures";
+
+    /// <summary>Raw messages that could not be read, with the reason in the <c>x-triage-reason</c> header.</summary>
+    public const string RawParkedQueue = "triage-raw-parked";
     public const string RecorderQueue = "triage-recorder";
 
     public static string ProviderQueue(string provider) => $"triage-provider-{provider}";
@@ -72,6 +80,8 @@ public static class BusTopology
             // The router's dead-letter recorder keeps each in the store, where it is grouped and replayed.
             new(DeadLetterQueue, DeadLetteredExchange, Quorum()),
             new(ExpiredQueue, ExpiredExchange, Quorum()),
+            new(RawQueue, RawExchange, Quorum()),
+            new(RawParkedQueue, null, Quorum()),
         ];
         queues.AddRange(options.Providers.Keys.Select(p => new GatewayQueue(ProviderQueue(p), null, ProviderQueueArguments(options, p))));
         return queues;
