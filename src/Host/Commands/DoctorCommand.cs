@@ -37,6 +37,7 @@ internal static class DoctorCommand
                 () => StoreAsync(options, cancellationToken),
                 () => options.Bus.UsesRabbitMq ? BrokerAsync(options, cancellationToken) : Task.FromResult(Report(true, "bus", "in-memory (embedded mode)")),
             };
+            checks.Add(() => VectorCacheAsync(options, cancellationToken));
             checks.AddRange(options.Providers.Select(p => (Func<Task<bool>>)(() => ProviderAsync(p.Key, p.Value, cancellationToken))));
             var results = new List<bool>();
             foreach (var check in checks)
@@ -115,6 +116,35 @@ internal static class DoctorCommand
             return mismatched.Count == 0
                 ? Report(true, "bus", $"{TriageBus.Describe(options)}, queues declared as expected")
                 : Report(false, "bus", $"queue arguments differ: {string.Join("; ", mismatched)}", "a queue's arguments cannot change: drain the queue, delete it, and start a role to declare it anew (docs/decisions/0007)");
+        }
+    }
+
+    private static async Task<bool> VectorCacheAsync(TriageOptions options, CancellationToken cancellationToken)
+    {
+        if (!options.Cache.Semantic.Enabled)
+        {
+            return Report(true, "vector cache", "off (cache.semantic.enabled: false)");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Cache.Qdrant.Url))
+        {
+            return Report(true, "vector cache", "embedded index, kept in the store");
+        }
+
+        using var qdrant = new Router.Cache.QdrantVectorIndex(options.Cache.Qdrant);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            await qdrant.CheckAsync(timeout.Token);
+            return Report(true, "vector cache", $"{qdrant.Description} answers");
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var hint = e.Message.Contains("Unauthenticated", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("api-key", StringComparison.OrdinalIgnoreCase)
+                ? "wrong cache.qdrant.api_key"
+                : "is Qdrant running? cache.qdrant.url is its gRPC port (6334), not the REST one (6333)";
+            return Report(false, "vector cache", $"{qdrant.Description}: {e.Message}", hint);
         }
     }
 

@@ -18,6 +18,7 @@ public sealed class DoctorTests : IDisposable
         Assert.True(exitCode == 0, printed);
         Assert.Contains("ok   bus: in-memory", printed);
         Assert.Contains("ok   provider builtin", printed);
+        Assert.Contains("ok   vector cache: embedded index", printed);
         Assert.Contains("All checks passed.", printed);
     }
 
@@ -31,6 +32,8 @@ public sealed class DoctorTests : IDisposable
             store: {"{"} postgres: "Host=127.0.0.1;Port={TriageProcess.FreePort()};Username=x;Password=y;Database=z;Timeout=3" {"}"}
             providers:
               remote: {"{"} type: openai-compatible, base_url: "http://127.0.0.1:{TriageProcess.FreePort()}/v1", model: m {"}"}
+            cache:
+              qdrant: {"{"} url: "http://127.0.0.1:{TriageProcess.FreePort()}" {"}"}
             """);
 
         var (exitCode, printed) = await TriageProcess.RunAsync(TimeSpan.FromSeconds(60), "doctor", "--config", config);
@@ -41,7 +44,9 @@ public sealed class DoctorTests : IDisposable
         Assert.Contains("FAIL store", printed);
         Assert.Contains("FAIL provider remote", printed);
         Assert.Contains("check providers.remote.base_url", printed);
-        Assert.Contains("3 check(s) failed.", printed);
+        Assert.Contains("FAIL vector cache", printed);
+        Assert.Contains("gRPC port (6334)", printed);
+        Assert.Contains("4 check(s) failed.", printed);
     }
 
     [SkippableFact]
