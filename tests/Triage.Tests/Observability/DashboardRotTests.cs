@@ -16,7 +16,7 @@ namespace Triage.Tests.Observability;
 /// alone.
 /// </summary>
 [Collection(nameof(Integration.RunsAlone))]
-public sealed partial class DashboardRotTests : DistributedGatewayTest
+public sealed partial class DashboardRotTests(Xunit.Abstractions.ITestOutputHelper output) : DistributedGatewayTest
 {
     protected override bool RequireKeys => true;
 
@@ -80,6 +80,7 @@ public sealed partial class DashboardRotTests : DistributedGatewayTest
                 .ToHashSet();
         }
 
+        output.WriteLine($"exported: {string.Join(", ", exported.Order(StringComparer.Ordinal))}");
         var referenced = Referenced().ToHashSet();
 
         Assert.True(referenced.Count >= 10, $"only {referenced.Count} metrics referenced: the parsing missed the expressions");
