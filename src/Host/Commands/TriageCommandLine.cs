@@ -18,6 +18,8 @@ public static class TriageCommandLine
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(UsageCommand.Create());
+        root.Subcommands.Add(DeadLettersCommand.Create());
+        root.Subcommands.Add(ReplayCommand.Create());
         return root;
     }
 

@@ -4,6 +4,7 @@ using Triage.Ingest.Apis;
 using Triage.Platform;
 using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
+using Triage.Platform.DeadLetters;
 using Triage.Platform.Keys;
 using Triage.Platform.Store;
 using Npgsql;
@@ -70,6 +71,8 @@ public static class TriageApplication
         services.AddSingleton<ITriageStore, EfTriageStore>();
         services.AddSingleton<TriageMetrics>();
         services.AddVirtualKeys();
+        services.AddDeadLetters();
+        services.AddDeadLettersApi();
         services.AddProblemDetails();
         var health = services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
@@ -89,6 +92,10 @@ public static class TriageApplication
         if (settings.Roles.HasFlag(TriageRoles.Ingest))
         {
             services.AddHostedService<BudgetGauge>();
+            if (options.Bus.UsesRabbitMq)
+            {
+                services.AddHostedService<Triage.Ingest.Raw.RawBuildFailureListener>();
+            }
         }
 
         services.AddTriageBus(options, roles);
@@ -130,6 +137,7 @@ public static class TriageApplication
         {
             app.MapBuildFailuresApi();
             app.MapAdminApi();
+            app.MapDeadLettersApi();
             app.MapUsageApi();
         }
 

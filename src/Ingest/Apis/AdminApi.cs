@@ -250,7 +250,7 @@ public static partial class AdminApi
     }
 
     /// <summary>403 while no admin key is configured, 401 without the right one; null lets the request through.</summary>
-    private static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         var adminKey = http.RequestServices.GetRequiredService<TriageOptions>().Auth.AdminKey;

@@ -19,7 +19,7 @@ public sealed partial class AutoReplay(
     TimeProvider time,
     ILogger<AutoReplay> logger) : BackgroundService
 {
-    private static readonly HashSet<string> Refusals = ["key_missing", "key_unknown", "key_unusable", "route_not_allowed", "over_budget"];
+    private static readonly HashSet<string> Refusals = ["key_missing", "key_unknown", "key_unusable", "route_not_allowed", "over_budget", "unknown_route"];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

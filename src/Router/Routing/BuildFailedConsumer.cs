@@ -45,8 +45,6 @@ public sealed partial class BuildFailedConsumer(
             await store.TryAddQueuedAsync(failure, context.CancellationToken);
         }
 
-
-        var route = routes.Options(failure.Route);
         BuildFailed view;
         int redacted;
         using (var excerpt = TriageTelemetry.Source.StartActivity("triage.excerpt"))
@@ -57,6 +55,15 @@ public sealed partial class BuildFailedConsumer(
             excerpt?.SetTag("triage.redacted_secrets", redacted);
         }
 
+        if (!routes.Knows(failure.Route))
+        {
+            // Published straight to the broker, or replayed after its route left triage.yaml: it waits, visibly.
+            await dispatcher.ParkAsync(context, view, new Refusal(
+                "unknown_route", $"route '{failure.Route}' is not configured; the routes are {string.Join(", ", routes.Names)}"));
+            return;
+        }
+
+        var route = routes.Options(failure.Route);
         if (await admission.AdmitPublishedAsync(failure, context.CancellationToken) is { } refusal)
         {
             // Parked as the providers would have seen it: a dead letter never keeps a raw log.

@@ -22,6 +22,10 @@ public sealed class RouteTable
 
     public RouteOptions Options(string route) => Route(route).Options;
 
+    public bool Knows(string route) => routes.ContainsKey(route);
+
+    public IEnumerable<string> Names => routes.Keys;
+
     /// <summary>The provider for the next attempt, already counted as sent; null when none is left to try.</summary>
     public ProviderState? Choose(string route, IReadOnlyCollection<string> tried, DateTimeOffset now)
     {

@@ -106,6 +106,24 @@ public sealed class DeadLetterReplayTests(Xunit.Abstractions.ITestOutputHelper o
         Assert.Equal(100, await Database.CountAsync("SELECT count(*) FROM triages WHERE status = 'completed' AND replays = 1"));
     }
 
+    [SkippableFact]
+    public async Task A_failure_for_a_route_that_is_not_configured_waits_as_a_dead_letter_with_that_reason()
+    {
+        var bus = Gateway.Services.GetRequiredService<IBus>();
+
+        await bus.Publish(Samples.Failure("[ERROR] boom", "nowhere-1") with { Route = "nowhere" });
+
+        DeadLetter? dead = null;
+        for (var i = 0; i < 100 && dead is null; i++)
+        {
+            await Task.Delay(100);
+            dead = await Letters.FindAsync("nowhere-1", default);
+        }
+
+        Assert.Equal(("unknown_route", "nowhere/unknown_route"), (dead?.Reason, dead?.Group));
+        Assert.Equal(TriageStatus.DeadLettered, (await Gateway.Store.FindAsync("nowhere-1", default))?.Status);
+    }
+
     /// <summary>Every provider answers 500; <paramref name="count"/> failures published straight to the broker end as dead letters.</summary>
     private async Task<List<string>> OutageAsync(int count)
     {
