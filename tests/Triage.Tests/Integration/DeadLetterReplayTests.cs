@@ -107,6 +107,45 @@ public sealed class DeadLetterReplayTests(Xunit.Abstractions.ITestOutputHelper o
     }
 
     [SkippableFact]
+    public async Task A_replay_process_killed_halfway_and_started_again_finishes_with_nothing_lost_and_nothing_doubled()
+    {
+        var ids = await OutageAsync(60);
+        await RecoverAsync();
+        var before = Requests();
+        var config = Path.Combine(Path.GetTempPath(), $"triage-replay-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, $"""
+            bus: {"{"} rabbitmq: "{Broker.Uri}" {"}"}
+            store: {"{"} postgres: "{Database.ConnectionString}" {"}"}
+            """);
+        try
+        {
+            long replayed;
+            await using (var first = TriageProcess.Start("replay", "--all", "--rate", "20", "--config", config))
+            {
+                replayed = await WaitForReplayedAsync(at: 15);
+
+                // SIGKILL, in the middle of the run: no chance to release anything.
+            }
+
+            var stopped = await Letters.CountAsync(new DeadLetterFilter(Status: DeadLetterStatus.Replayed), default);
+            var (exit, printed) = await TriageProcess.RunAsync(TimeSpan.FromMinutes(2), "replay", "--all", "--rate", "50", "--config", config);
+            output.WriteLine($"killed after {stopped} of 60 were replayed; the second run printed:\n{printed}");
+
+            Assert.True(exit == 0, printed);
+            Assert.InRange(stopped, replayed, 59);
+            await WaitForCompletedAsync(ids);
+            await Task.Delay(500);
+            Assert.Equal(60, Requests() - before);
+            Assert.Equal(60, await Letters.CountAsync(new DeadLetterFilter(Status: DeadLetterStatus.Replayed), default));
+            Assert.Equal(60, await Database.CountAsync("SELECT count(*) FROM triages WHERE status = 'completed' AND event_id LIKE 'outage-%'"));
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    [SkippableFact]
     public async Task A_failure_for_a_route_that_is_not_configured_waits_as_a_dead_letter_with_that_reason()
     {
         var bus = Gateway.Services.GetRequiredService<IBus>();
@@ -149,6 +188,19 @@ public sealed class DeadLetterReplayTests(Xunit.Abstractions.ITestOutputHelper o
         var canary = "canary-" + Guid.NewGuid().ToString("N");
         await Gateway.Services.GetRequiredService<IBus>().Publish(Samples.Failure("[ERROR] canary\nBUILD FAILURE", canary));
         await WaitForCompletedAsync([canary]);
+    }
+
+    private async Task<long> WaitForReplayedAsync(int at)
+    {
+        long replayed = 0;
+        for (var i = 0; i < 600 && replayed < at; i++)
+        {
+            await Task.Delay(50);
+            replayed = await Letters.CountAsync(new DeadLetterFilter(Status: DeadLetterStatus.Replayed), default);
+        }
+
+        Assert.True(replayed >= at, $"the replay process replayed only {replayed}");
+        return replayed;
     }
 
     private int Requests() => primary.Requests.Count + secondary.Requests.Count;
