@@ -5,6 +5,7 @@ using Triage.Platform.Configuration;
 using Triage.Platform.Redaction;
 using Triage.Platform.Bus;
 using Triage.Router.Cache;
+using Triage.Router.Notifications;
 using Triage.Router.Recording;
 using Triage.Router.Routing;
 
@@ -21,6 +22,7 @@ public sealed class RouterRole : IBusRole
         services.AddSingleton<TriageDispatcher>();
         services.AddSingleton<FailedAttempts>();
         services.AddTriageCache(options);
+        services.AddNotifications(options);
         if (options.DeadLetters.AutoReplay)
         {
             services.AddHostedService<Recovery.AutoReplay>();
@@ -32,8 +34,11 @@ public sealed class RouterRole : IBusRole
         }
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new SecretRedactor(options.Redaction.Patterns));
-        return new RouterRole();
+        return new RouterRole { Webhooks = options.Notifications.Webhooks.Count > 0 };
     }
+
+    /// <summary>Outgoing webhooks are configured: the notifier takes every TriageCompleted on its own queue.</summary>
+    private bool Webhooks { get; init; }
 
     public void AddConsumers(IBusRegistrationConfigurator bus)
     {
@@ -42,6 +47,10 @@ public sealed class RouterRole : IBusRole
         bus.AddConsumer<ExpiredAttemptConsumer>();
         bus.AddConsumer<TriageCompletedRecorder>();
         bus.AddConsumer<DeadLetterRecorder>();
+        if (Webhooks)
+        {
+            bus.AddConsumer<WebhookNotifier>();
+        }
     }
 
     public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator bus)
@@ -56,6 +65,10 @@ public sealed class RouterRole : IBusRole
 
         Endpoint<TriageCompletedRecorder>(BusTopology.RecorderQueue);
         Endpoint<DeadLetterRecorder>(BusTopology.DeadLetterQueue);
+        if (Webhooks)
+        {
+            Endpoint<WebhookNotifier>(BusTopology.NotificationsQueue);
+        }
 
         // A store or broker hiccup is retried in place; a message naming an unknown route never will succeed.
         void Endpoint<TConsumer>(string queue, string? onlyFrom = null)

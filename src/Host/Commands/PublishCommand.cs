@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Triage.Ingest.BuildFailures;
 
 namespace Triage.Host.Commands;
 
@@ -45,7 +46,10 @@ internal static class PublishCommand
                 return 2;
             }
 
-            var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            // With --wait, one request held open by Ingest brings the triage back; polling takes over for the rest.
+            var patience = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(timeout)));
+            var held = parse.GetValue(wait) && parse.GetValue(repeat) <= 0 ? (patience < TriageWait.Longest ? patience : TriageWait.Longest) : TimeSpan.Zero;
+            var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) + held };
             if (parse.GetValue(key) is { Length: > 0 } secret)
             {
                 http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
@@ -59,9 +63,17 @@ internal static class PublishCommand
                     return await RepeatAsync(client, await File.ReadAllTextAsync(path.FullName, cancellationToken), parse.GetValue(repeat), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
                 }
 
-                var (status, body, id) = await client.PostAsync(await File.ReadAllBytesAsync(path.FullName, cancellationToken), cancellationToken);
-                Console.WriteLine($"{(int)status} {body}");
-                if (status != HttpStatusCode.Accepted || id is null)
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                var posted = await client.PostAsync(await File.ReadAllBytesAsync(path.FullName, cancellationToken), held, cancellationToken);
+                if (posted.Triage is { } waited)
+                {
+                    Console.WriteLine($"{(int)posted.Status} triage of {waited.EventId}");
+                    TriageClient.Print(Console.Out, waited);
+                    return 0;
+                }
+
+                Console.WriteLine($"{(int)posted.Status} {posted.Body}");
+                if (posted.Status != HttpStatusCode.Accepted || posted.Id is not { } id)
                 {
                     return 1;
                 }
@@ -71,7 +83,7 @@ internal static class PublishCommand
                     return 0;
                 }
 
-                var triage = await client.WaitAsync(id, TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
+                var triage = await client.WaitAsync(id, patience - System.Diagnostics.Stopwatch.GetElapsedTime(started), cancellationToken);
                 if (triage is null)
                 {
                     await Console.Error.WriteLineAsync($"No triage for {id} within {parse.GetValue(timeout)} s.");

@@ -12,10 +12,30 @@ public sealed class TriageClient(HttpClient http) : IDisposable
 
     public async Task<(HttpStatusCode Status, string Body, string? Id)> PostAsync(byte[] document, CancellationToken cancellationToken)
     {
+        var posted = await PostAsync(document, TimeSpan.Zero, cancellationToken);
+        return (posted.Status, posted.Body, posted.Id);
+    }
+
+    /// <summary>
+    /// Posts a failure and, with <paramref name="wait"/> (at most a minute), lets Ingest hold the request until the
+    /// triage is stored: 200 with <see cref="PostedFailure.Triage"/> when it came in time, else 202 as without waiting.
+    /// An Ingest that does not know <c>?wait=</c> ignores it and answers 202.
+    /// </summary>
+    public async Task<PostedFailure> PostAsync(byte[] document, TimeSpan wait, CancellationToken cancellationToken)
+    {
         using var content = new ByteArrayContent(document);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using var response = await http.PostAsync("/v1/build-failures", content, cancellationToken);
+        var path = wait > TimeSpan.Zero
+            ? $"/v1/build-failures?wait={(long)Math.Ceiling(wait.TotalMilliseconds)}ms"
+            : "/v1/build-failures";
+        using var response = await http.PostAsync(path, content, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (response.StatusCode == HttpStatusCode.OK)
+        {
+            var triage = JsonSerializer.Deserialize<TriageCompleted>(body, Json)!;
+            return new PostedFailure(response.StatusCode, body, triage.EventId, triage);
+        }
+
         string? id = null;
         if (response.StatusCode == HttpStatusCode.Accepted)
         {
@@ -23,7 +43,7 @@ public sealed class TriageClient(HttpClient http) : IDisposable
             id = json.RootElement.GetProperty("id").GetString();
         }
 
-        return (response.StatusCode, body, id);
+        return new PostedFailure(response.StatusCode, body, id, null);
     }
 
     /// <summary>Polls the triage until it has a result; null when <paramref name="timeout"/> passes first.</summary>
@@ -63,3 +83,6 @@ public sealed class TriageClient(HttpClient http) : IDisposable
 
     public void Dispose() => http.Dispose();
 }
+
+/// <summary>Ingest's answer to a posted failure: its id when accepted, and its triage when Ingest waited for it.</summary>
+public sealed record PostedFailure(HttpStatusCode Status, string Body, string? Id, TriageCompleted? Triage);

@@ -92,13 +92,14 @@ public static class TriageApplication
         if (settings.Roles.HasFlag(TriageRoles.Ingest))
         {
             services.AddHostedService<BudgetGauge>();
-            if (options.Bus.UsesRabbitMq)
-            {
-                services.AddHostedService<Triage.Ingest.Raw.RawBuildFailureListener>();
-            }
         }
 
         services.AddTriageBus(options, roles);
+        if (settings.Roles.HasFlag(TriageRoles.Ingest) && options.Bus.UsesRabbitMq)
+        {
+            // After the bus: hosted services start in order, and the bus declares the raw queue it consumes.
+            services.AddHostedService<Triage.Ingest.Raw.RawBuildFailureListener>();
+        }
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("triage"))
             .WithMetrics(metrics => metrics
@@ -112,7 +113,8 @@ public static class TriageApplication
             telemetry.WithTracing(tracing => tracing
                 .AddSource(TriageTelemetry.Name, TriageTelemetry.MassTransitSource)
                 .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = http => !IsProbe(http.Request.Path))
-                .AddHttpClientInstrumentation()
+                .AddHttpClientInstrumentation(http => http.FilterHttpRequestMessage =
+                    request => !request.Options.TryGetValue(TriageTelemetry.Untraced, out var untraced) || !untraced)
                 .AddNpgsql()
                 .AddOtlpExporter());
         }
@@ -136,6 +138,7 @@ public static class TriageApplication
         if (settings.Roles.HasFlag(TriageRoles.Ingest))
         {
             app.MapBuildFailuresApi();
+            app.MapWebhooksApi();
             app.MapAdminApi();
             app.MapDeadLettersApi();
             app.MapUsageApi();

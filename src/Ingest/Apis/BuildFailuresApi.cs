@@ -26,48 +26,88 @@ public static partial class BuildFailuresApi
         return app;
     }
 
-    public static async Task<Results<Accepted<TriageStatusDocument>, ValidationProblem, ProblemHttpResult>> AcceptAsync(
+    /// <summary>
+    /// Accepts a failure (202). With <c>?wait=20s</c> the request stays open until the triage is stored or the time is
+    /// up: 200 with the triage when it came in time, else the same 202.
+    /// </summary>
+    public static async Task<Results<Ok<TriageCompleted>, Accepted<TriageStatusDocument>, ValidationProblem, ProblemHttpResult>> AcceptAsync(
         HttpRequest request,
-        ITriageStore store,
-        IPublishEndpoint bus,
-        TriageOptions options,
-        TimeProvider time,
-        TriageMetrics metrics,
-        KeyAdmission admission,
-        BudgetLedger ledger,
-        ILoggerFactory loggers,
+        string? wait,
+        [AsParameters] IngestServices ingest,
         CancellationToken cancellationToken)
     {
         // Who is asking comes first: an unknown caller learns nothing about the body's validity.
         VirtualKey? key = null;
         var authorization = request.Headers.Authorization.ToString();
-        if (admission.Required || authorization.Length > 0)
+        if (ingest.Admission.Required || authorization.Length > 0)
         {
-            var check = await admission.AuthenticateAsync(authorization, cancellationToken);
-            if (check.Key is null || check.Failure is not null)
+            var check = await ingest.Admission.AuthenticateAsync(authorization, cancellationToken);
+            if (Unauthenticated(check, "Authorization") is { } refused)
             {
                 request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-                return TypedResults.Problem(
-                    statusCode: StatusCodes.Status401Unauthorized,
-                    title: check.Key is null ? "Virtual key required" : "Virtual key not usable",
-                    detail: check.Failure,
-                    extensions: new Dictionary<string, object?> { ["field"] = "Authorization", ["keyId"] = check.Key?.Id });
+                return refused;
             }
 
             key = check.Key;
         }
 
-        var limit = options.Ingest.MaxBodyBytes;
+        if (!TriageWait.TryParse(wait, out var held, out var waitError))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["wait"] = [waitError] }, title: "Invalid build failure");
+        }
+
+        var limit = ingest.Options.Ingest.MaxBodyBytes;
         var body = await ReadBoundedAsync(request, limit, cancellationToken);
         if (body is null)
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status413PayloadTooLarge,
-                title: "Build failure too large",
-                detail: $"The body is larger than {limit} bytes (ingest.max_body_bytes). Send the tail of the log.");
+            return TooLarge(limit);
         }
 
-        var read = BuildFailureReader.Read(body, options, time.GetUtcNow());
+        var read = BuildFailureReader.Read(body, ingest.Options, ingest.Time.GetUtcNow());
+        var admitted = await AdmitAndPublishAsync(read, key, request.HttpContext, ingest, cancellationToken);
+        if (admitted.Result is not Accepted<TriageStatusDocument> { Value: { } accepted } queued || held == TimeSpan.Zero)
+        {
+            return admitted.Result switch
+            {
+                Accepted<TriageStatusDocument> answer => answer,
+                ValidationProblem invalid => invalid,
+                ProblemHttpResult problem => problem,
+                var other => throw new InvalidOperationException($"unexpected result {other}"),
+            };
+        }
+
+        var stored = await TriageWait.ForResultAsync(ingest.Store, accepted.Id, held, ingest.Time, cancellationToken);
+        return stored?.Result is { } triage
+            ? TypedResults.Ok(triage)
+            : TypedResults.Accepted(queued.Location, accepted with { Status = stored?.Status ?? accepted.Status });
+    }
+
+    public static async Task<Results<Ok<TriageCompleted>, Accepted<TriageStatusDocument>, ProblemHttpResult>> GetTriageAsync(
+        string id,
+        ITriageStore store,
+        CancellationToken cancellationToken)
+    {
+        var triage = await store.FindAsync(id, cancellationToken);
+        return triage switch
+        {
+            null => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown triage", detail: $"No build failure with id '{id}' was received."),
+            { Result: { } result } => TypedResults.Ok(result),
+            _ => TypedResults.Accepted($"/v1/triages/{Uri.EscapeDataString(id)}", new TriageStatusDocument(id, triage.Status)),
+        };
+    }
+
+    /// <summary>
+    /// The one way a read failure enters the gateway, whoever sent it (a build step, a webhook): its problems as 400 or
+    /// 422, the key's admission (403, 429, 402), then queued in the store and published (202), or 503 when the broker
+    /// does not confirm. A known event id is a duplicate and publishes nothing.
+    /// </summary>
+    internal static async Task<Results<Accepted<TriageStatusDocument>, ValidationProblem, ProblemHttpResult>> AdmitAndPublishAsync(
+        ReadResult read,
+        VirtualKey? key,
+        HttpContext http,
+        IngestServices ingest,
+        CancellationToken cancellationToken)
+    {
         if (read.Errors is not null)
         {
             return TypedResults.ValidationProblem(read.Errors, title: "Invalid build failure");
@@ -86,17 +126,17 @@ public static partial class BuildFailuresApi
         if (key is not null)
         {
             failure = failure with { KeyId = key.Id };
-            var decision = await admission.AdmitAsync(key, failure, limitRate: true, cancellationToken);
-            if (Refused(request.HttpContext, key, decision) is { } refused)
+            var decision = await ingest.Admission.AdmitAsync(key, failure, limitRate: true, cancellationToken);
+            if (Refused(http, key, decision) is { } refused)
             {
                 return refused;
             }
         }
 
         var location = $"/v1/triages/{Uri.EscapeDataString(failure.EventId)}";
-        if (!await store.TryAddQueuedAsync(failure, cancellationToken))
+        if (!await ingest.Store.TryAddQueuedAsync(failure, cancellationToken))
         {
-            var known = await store.FindAsync(failure.EventId, cancellationToken);
+            var known = await ingest.Store.FindAsync(failure.EventId, cancellationToken);
             return TypedResults.Accepted(location, new TriageStatusDocument(failure.EventId, known?.Status ?? TriageStatus.Queued, Duplicate: true));
         }
 
@@ -104,35 +144,61 @@ public static partial class BuildFailuresApi
         {
             using var confirm = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             confirm.CancelAfter(PublishTimeout);
-            await bus.Publish(failure, confirm.Token);
+            await ingest.Bus.Publish(failure, confirm.Token);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            LogPublishFailed(loggers.CreateLogger(typeof(BuildFailuresApi)), failure.EventId, e);
-            await store.RemoveQueuedAsync(failure.EventId, CancellationToken.None);
-            await ledger.CancelAsync(failure.EventId, CancellationToken.None);
+            LogPublishFailed(ingest.Loggers.CreateLogger(typeof(BuildFailuresApi)), failure.EventId, e);
+            await ingest.Store.RemoveQueuedAsync(failure.EventId, CancellationToken.None);
+            await ingest.Ledger.CancelAsync(failure.EventId, CancellationToken.None);
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status503ServiceUnavailable,
                 title: "Broker unavailable",
                 detail: "The message broker did not confirm the build failure; nothing was queued. Retry later.");
         }
 
-        metrics.Received(failure.Route);
+        ingest.Metrics.Received(failure.Route);
         return TypedResults.Accepted(location, new TriageStatusDocument(failure.EventId, TriageStatus.Queued));
     }
 
-    public static async Task<Results<Ok<TriageCompleted>, Accepted<TriageStatusDocument>, ProblemHttpResult>> GetTriageAsync(
-        string id,
-        ITriageStore store,
-        CancellationToken cancellationToken)
+    /// <summary>401 for a key that is unknown, revoked or expired; null when <paramref name="check"/> found a usable key.</summary>
+    /// <param name="field">Where the key came from: the Authorization header, or a webhook's key_id.</param>
+    internal static ProblemHttpResult? Unauthenticated(KeyCheck check, string field) =>
+        check.Key is not null && check.Failure is null
+            ? null
+            : TypedResults.Problem(
+                statusCode: StatusCodes.Status401Unauthorized,
+                title: check.Key is null ? "Virtual key required" : "Virtual key not usable",
+                detail: check.Failure,
+                extensions: new Dictionary<string, object?> { ["field"] = field, ["keyId"] = check.Key?.Id });
+
+    internal static ProblemHttpResult TooLarge(long limit) => TypedResults.Problem(
+        statusCode: StatusCodes.Status413PayloadTooLarge,
+        title: "Build failure too large",
+        detail: $"The body is larger than {limit} bytes (ingest.max_body_bytes). Send the tail of the log.");
+
+    /// <summary>Reads at most <paramref name="limit"/> bytes; null when the body is larger.</summary>
+    internal static async Task<byte[]?> ReadBoundedAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
-        var triage = await store.FindAsync(id, cancellationToken);
-        return triage switch
+        if (request.ContentLength > limit)
         {
-            null => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown triage", detail: $"No build failure with id '{id}' was received."),
-            { Result: { } result } => TypedResults.Ok(result),
-            _ => TypedResults.Accepted($"/v1/triages/{Uri.EscapeDataString(id)}", new TriageStatusDocument(id, triage.Status)),
-        };
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
     }
 
     /// <summary>The answer to a failure its key may not send now: 403, 429 with Retry-After, or 402; null when admitted.</summary>
@@ -172,33 +238,37 @@ public static partial class BuildFailuresApi
         }
     }
 
-    /// <summary>Reads at most <paramref name="limit"/> bytes; null when the body is larger.</summary>
-    private static async Task<byte[]?> ReadBoundedAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish {EventId}; answered 503")]
     private static partial void LogPublishFailed(ILogger logger, string eventId, Exception exception);
 }
 
 /// <summary>What Ingest answers about a triage that has no result yet.</summary>
 public sealed record TriageStatusDocument(string Id, string Status, bool Duplicate = false);
+
+/// <summary>What every way into Ingest needs to admit and publish a failure, bound per request with [AsParameters].</summary>
+public sealed class IngestServices(
+    ITriageStore store,
+    IPublishEndpoint bus,
+    TriageOptions options,
+    TimeProvider time,
+    TriageMetrics metrics,
+    KeyAdmission admission,
+    BudgetLedger ledger,
+    ILoggerFactory loggers)
+{
+    public ITriageStore Store { get; } = store;
+
+    public IPublishEndpoint Bus { get; } = bus;
+
+    public TriageOptions Options { get; } = options;
+
+    public TimeProvider Time { get; } = time;
+
+    public TriageMetrics Metrics { get; } = metrics;
+
+    public KeyAdmission Admission { get; } = admission;
+
+    public BudgetLedger Ledger { get; } = ledger;
+
+    public ILoggerFactory Loggers { get; } = loggers;
+}

@@ -41,6 +41,15 @@ public static partial class BuildFailureReader
             return ReadResult.Invalid(new Dictionary<string, string[]> { ["$"] = ["the body must be a JSON object"] });
         }
 
+        return Validate(document, options, receivedAt);
+    }
+
+    /// <summary>
+    /// Checks a document, posted or translated from a build system's own event, and makes it a
+    /// <see cref="BuildFailed"/>: every way in obeys the same rules.
+    /// </summary>
+    public static ReadResult Validate(BuildFailureDocument document, TriageOptions options, DateTimeOffset receivedAt)
+    {
         var errors = new Dictionary<string, string[]>();
         Require(document.Source, "source", 100);
         Require(document.Job, "job", 500);
@@ -135,7 +144,7 @@ public static partial class BuildFailureReader
     }
 
     /// <summary>"$.failedTests[0].name" → "failedTests[0].name"; "$" for the document itself.</summary>
-    private static string FieldOf(string? path) =>
+    internal static string FieldOf(string? path) =>
         string.IsNullOrEmpty(path) || path == "$" ? "$" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]

@@ -34,6 +34,18 @@ public static class BusTopology
     public const string RawParkedQueue = "triage-raw-parked";
     public const string RecorderQueue = "triage-recorder";
 
+    /// <summary>
+    /// Where the router publishes the first recorded result of each failure as plain camelCase JSON, without
+    /// MassTransit's envelope, for subscribers in any language: a documented exchange (docs/contracts/README.md).
+    /// </summary>
+    public const string CompletedJsonExchange = "triage.completed.json";
+
+    /// <summary>The router's webhook notifier takes every TriageCompleted from here; declared only when webhooks are configured.</summary>
+    public const string NotificationsQueue = "triage-notifications";
+
+    /// <summary>Exchanges the gateway declares without a queue of its own: subscribers bind theirs.</summary>
+    public static IReadOnlyList<string> Exchanges { get; } = [CompletedJsonExchange];
+
     public static string ProviderQueue(string provider) => $"triage-provider-{provider}";
 
     /// <summary>
@@ -84,6 +96,13 @@ public static class BusTopology
             new(RawParkedQueue, null, Quorum()),
         ];
         queues.AddRange(options.Providers.Keys.Select(p => new GatewayQueue(ProviderQueue(p), null, ProviderQueueArguments(options, p))));
+
+        // Without a webhook nobody would consume it, and every triage would pile up in it.
+        if (options.Notifications.Webhooks.Count > 0)
+        {
+            queues.Add(new(NotificationsQueue, TriageCompletedExchange, Quorum()));
+        }
+
         return queues;
     }
 

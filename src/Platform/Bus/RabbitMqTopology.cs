@@ -50,6 +50,11 @@ public sealed partial class RabbitMqTopology(TriageOptions options, ILogger<Rabb
                 await channel.ExchangeBindAsync(queue.Name, exchange, string.Empty, cancellationToken: cancellationToken);
             }
         }
+
+        foreach (var exchange in BusTopology.Exchanges)
+        {
+            await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "RabbitMQ is not reachable yet (attempt {Attempt}): {Reason}")]

@@ -29,6 +29,14 @@ public sealed class TriageOptions
     /// <summary>Whom to suggest for a repository's failures, by repository (owner/name as the build reports it).</summary>
     public Dictionary<string, OwnershipOptions> Ownership { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Build systems that post their own events; a webhook left out is not served (404).</summary>
+    [ConfigurationKeyName("webhooks")]
+    public WebhookOptions Webhooks { get; set; } = new();
+
+    /// <summary>Who else hears of each triage: outgoing webhooks (Slack, or any endpoint taking JSON).</summary>
+    [ConfigurationKeyName("notifications")]
+    public NotificationOptions Notifications { get; set; } = new();
+
     /// <summary>The folder relative paths in the file are read from: the config file's own folder.</summary>
     [ConfigurationKeyName("__base_directory")]
     public string BaseDirectory { get; set; } = Directory.GetCurrentDirectory();
@@ -242,6 +250,101 @@ public sealed class OwnershipOptions
 
     /// <summary>Path pattern to owner, applied after the CODEOWNERS rules.</summary>
     public Dictionary<string, string> Paths { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// The webhooks of <c>/v1/webhooks/{name}</c>. A build system cannot send a team's bearer key, so each webhook is
+/// proved by a shared secret of its own and charged to the key it names.
+/// </summary>
+public sealed class WebhookOptions
+{
+    public WebhookEndpointOptions? Jenkins { get; set; }
+
+    public WebhookEndpointOptions? Github { get; set; }
+
+    public WebhookEndpointOptions? Gitlab { get; set; }
+
+    /// <summary>The webhooks the file sets, by the name triage.yaml gives them.</summary>
+    public IEnumerable<(string Name, WebhookEndpointOptions Options)> Configured
+    {
+        get
+        {
+            if (Jenkins is not null)
+            {
+                yield return ("jenkins", Jenkins);
+            }
+
+            if (Github is not null)
+            {
+                yield return ("github", Github);
+            }
+
+            if (Gitlab is not null)
+            {
+                yield return ("gitlab", Gitlab);
+            }
+        }
+    }
+}
+
+public sealed class WebhookEndpointOptions
+{
+    /// <summary>Jenkins and GitLab: the shared token the build system sends with every event.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>GitHub: the secret the payload is signed with (<c>X-Hub-Signature-256</c>).</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>The route its failures take.</summary>
+    public string Route { get; set; } = TriageOptions.DefaultRoute;
+
+    /// <summary>The virtual key (<c>key_...</c>) its failures are charged to; required when keys are.</summary>
+    [ConfigurationKeyName("key_id")]
+    public string? KeyId { get; set; }
+}
+
+/// <summary>Where each triage is announced besides the exchanges; see docs/contracts/README.md.</summary>
+public sealed class NotificationOptions
+{
+    /// <summary>Outgoing webhooks, each POSTed every matching triage once it is known (at least once).</summary>
+    public List<OutgoingWebhookOptions> Webhooks { get; set; } = [];
+}
+
+/// <summary>One outgoing webhook of <c>notifications.webhooks</c>.</summary>
+public sealed class OutgoingWebhookOptions
+{
+    /// <summary>Absolute http(s) URL the triage is POSTed to.</summary>
+    public string Url { get; set; } = string.Empty;
+
+    /// <summary>One of <see cref="OutgoingWebhookFormat"/>.</summary>
+    public string Format { get; set; } = OutgoingWebhookFormat.Json;
+
+    /// <summary>
+    /// Signs each body: <c>X-Triage-Signature: sha256=&lt;hex HMAC-SHA256 of "&lt;timestamp&gt;.&lt;body&gt;"&gt;</c>
+    /// with the timestamp in <c>X-Triage-Timestamp</c>. Empty: unsigned.
+    /// </summary>
+    public string? Secret { get; set; }
+
+    /// <summary>The routes whose triages are sent; every route when empty.</summary>
+    public List<string> Routes { get; set; } = [];
+
+    /// <summary>Also send triages reused from the semantic cache.</summary>
+    [ConfigurationKeyName("include_cached")]
+    public bool IncludeCached { get; set; } = true;
+
+    /// <summary>Slack: where the message links to, with <c>{eventId}</c> replaced (a dashboard, or the gateway's /v1/triages/{eventId}).</summary>
+    public string? Link { get; set; }
+}
+
+public static class OutgoingWebhookFormat
+{
+    /// <summary>A Slack incoming-webhook message: <c>{"text": ...}</c>.</summary>
+    public const string Slack = "slack";
+
+    /// <summary>The <c>TriageCompleted</c> itself, in camelCase JSON.</summary>
+    public const string Json = "json";
+
+    public static IReadOnlyList<string> All { get; } = [Slack, Json];
 }
 
 public sealed class IngestOptions

@@ -6,9 +6,13 @@ namespace Triage.Platform.Configuration;
 /// </summary>
 public static class TriageOptionsValidator
 {
+    /// <summary>Shorter shared secrets can be guessed; the webhooks are open to anyone who can reach Ingest.</summary>
+    private const int MinWebhookSecretLength = 16;
+
     private static readonly HashSet<string> Sections = new(StringComparer.OrdinalIgnoreCase)
     {
-        "providers", "routing", "cache", "bus", "store", "ingest", "redaction", "ownership", "auth", "dead_letters",
+        "providers", "routing", "cache", "bus", "store", "ingest", "redaction", "ownership", "auth", "dead_letters", "webhooks",
+        "notifications",
     };
 
     private static readonly HashSet<string> DeadLetterKeys = new(StringComparer.OrdinalIgnoreCase)
@@ -19,6 +23,21 @@ public static class TriageOptionsValidator
     private static readonly HashSet<string> AuthKeys = new(StringComparer.OrdinalIgnoreCase)
     {
         "required", "admin_key", "rotation_grace_seconds", "key_cache_seconds",
+    };
+
+    /// <summary>Each webhook's settings: Jenkins and GitLab send a token, GitHub signs with a secret.</summary>
+    private static readonly Dictionary<string, HashSet<string>> WebhookKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["jenkins"] = new(StringComparer.OrdinalIgnoreCase) { "token", "route", "key_id" },
+        ["github"] = new(StringComparer.OrdinalIgnoreCase) { "secret", "route", "key_id" },
+        ["gitlab"] = new(StringComparer.OrdinalIgnoreCase) { "token", "route", "key_id" },
+    };
+
+    private static readonly HashSet<string> NotificationKeys = new(StringComparer.OrdinalIgnoreCase) { "webhooks" };
+
+    private static readonly HashSet<string> OutgoingWebhookKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "url", "format", "secret", "routes", "include_cached", "link",
     };
 
     private static readonly HashSet<string> ProviderKeys = new(StringComparer.OrdinalIgnoreCase)
@@ -270,7 +289,80 @@ public static class TriageOptionsValidator
             errors.Add(("auth.key_cache_seconds", "must be from 0 to 300: a revoked key works this long in a process that read it"));
         }
 
+        foreach (var (name, hook) in options.Webhooks.Configured)
+        {
+            var at = $"webhooks.{name}";
+            var (field, credential) = name == "github" ? ("secret", hook.Secret) : ("token", hook.Token);
+            if (string.IsNullOrEmpty(credential) || credential.Length < MinWebhookSecretLength)
+            {
+                errors.Add(($"{at}.{field}", $"a webhook needs a {field} of at least {MinWebhookSecretLength} characters (write ${{ENV_VAR}} to read it from the environment); generate one with: openssl rand -hex 32"));
+            }
+
+            if (!options.Routing.ContainsKey(hook.Route))
+            {
+                errors.Add(($"{at}.route", $"'{hook.Route}' is not a route of the routing section"));
+            }
+
+            if (hook.KeyId is { Length: > 0 } keyId && !keyId.StartsWith("key_", StringComparison.Ordinal))
+            {
+                errors.Add(($"{at}.key_id", $"'{keyId}' is not a key id; ids look like key_1f2e3d4c5b6a7988 (triage keys list)"));
+            }
+            else if (string.IsNullOrEmpty(hook.KeyId) && options.Auth.IsRequired(options.Store))
+            {
+                errors.Add(($"{at}.key_id", "keys are required (auth.required, or PostgreSQL as the store): name the virtual key this webhook's failures are charged to (triage keys create --team T)"));
+            }
+        }
+
+        ValidateNotifications(options, fileKeys, errors);
         return errors;
+    }
+
+    /// <summary>Outgoing webhooks. A URL is never echoed: a Slack webhook's path is its secret.</summary>
+    private static void ValidateNotifications(TriageOptions options, IEnumerable<string>? fileKeys, List<(string, string)> errors)
+    {
+        // The binder leaves out, without a word, a list item with a value it cannot convert.
+        var inFile = (fileKeys ?? []).Select(k => k.Split(':')).Where(k => k is ["notifications", "webhooks", _, ..]).Select(k => k[2]).Distinct().Count();
+        if (inFile > options.Notifications.Webhooks.Count)
+        {
+            errors.Add(("notifications.webhooks", $"{inFile - options.Notifications.Webhooks.Count} of the {inFile} webhooks could not be read: include_cached takes true or false"));
+        }
+
+        for (var i = 0; i < options.Notifications.Webhooks.Count; i++)
+        {
+            var hook = options.Notifications.Webhooks[i];
+            var at = $"notifications.webhooks.{i}";
+            if (string.IsNullOrWhiteSpace(hook.Url))
+            {
+                errors.Add(($"{at}.url", "a webhook needs the absolute http(s) URL it posts to"));
+            }
+            else if (!IsHttpUrl(hook.Url))
+            {
+                errors.Add(($"{at}.url", "is not an absolute http(s) URL"));
+            }
+
+            if (!OutgoingWebhookFormat.All.Contains(hook.Format))
+            {
+                errors.Add(($"{at}.format", $"'{hook.Format}' is not a webhook format; use one of {string.Join(", ", OutgoingWebhookFormat.All)}"));
+            }
+
+            if (hook.Secret is { Length: > 0 and < MinWebhookSecretLength })
+            {
+                errors.Add(($"{at}.secret", $"must be at least {MinWebhookSecretLength} characters, or empty to send unsigned; generate one with: openssl rand -hex 32"));
+            }
+
+            foreach (var route in hook.Routes.Where(r => !options.Routing.ContainsKey(r)))
+            {
+                errors.Add(($"{at}.routes", $"'{route}' is not a route of the routing section"));
+            }
+
+            if (hook.Link is { Length: > 0 } link && !IsHttpUrl(link.Replace("{eventId}", "id", StringComparison.Ordinal)))
+            {
+                errors.Add(($"{at}.link", $"'{link}' is not an absolute http(s) URL (write {{eventId}} where the failure's id goes)"));
+            }
+        }
+
+        static bool IsHttpUrl(string url) =>
+            Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
     }
 
     private static void CheckKnownKey(string[] path, List<(string, string)> errors)
@@ -296,9 +388,46 @@ public static class TriageOptionsValidator
         {
             errors.Add((dotted, $"unknown auth setting '{auth}'; known are {string.Join(", ", AuthKeys)}"));
         }
+        else if (path is ["webhooks", var hook, ..] && !WebhookKeys.ContainsKey(hook))
+        {
+            var error = ($"webhooks.{hook}", $"unknown webhook '{hook}'; the webhooks are {string.Join(", ", WebhookKeys.Keys)}");
+            if (!errors.Contains(error))
+            {
+                errors.Add(error);
+            }
+        }
+        else if (path is ["webhooks", var named, var webhookSetting, ..] && !WebhookKeys[named].Contains(webhookSetting))
+        {
+            errors.Add((dotted, $"unknown webhooks.{named} setting '{webhookSetting}'; known are {string.Join(", ", WebhookKeys[named])}"));
+        }
         else if (path is ["routing", _, var setting] && !RouteKeys.Contains(setting))
         {
             errors.Add((dotted, $"unknown route setting '{setting}'; known are {string.Join(", ", RouteKeys)}"));
+        }
+        else if (path is ["notifications", var notification, ..] && !NotificationKeys.Contains(notification))
+        {
+            var error = ($"notifications.{notification}", $"unknown notifications setting '{notification}'; known are {string.Join(", ", NotificationKeys)}");
+            if (!errors.Contains(error))
+            {
+                errors.Add(error);
+            }
+        }
+        else if (path is ["notifications", _, var index, ..] && !int.TryParse(index, out _))
+        {
+            var error = ("notifications.webhooks", "must be a list: start each webhook with '- url:'");
+            if (!errors.Contains(error))
+            {
+                errors.Add(error);
+            }
+        }
+        else if (path is ["notifications", _, _, var webhookField, ..] && !OutgoingWebhookKeys.Contains(webhookField))
+        {
+            errors.Add((dotted, $"unknown notifications.webhooks setting '{webhookField}'; known are {string.Join(", ", OutgoingWebhookKeys)}"));
+        }
+        else if (path is ["notifications", _, _, "routes"])
+        {
+            // A single name would be read as no list at all, which means every route.
+            errors.Add((dotted, "must be a list of routes, for example [build_triage]"));
         }
     }
 

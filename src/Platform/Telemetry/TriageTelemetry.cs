@@ -15,6 +15,12 @@ public static class TriageTelemetry
 
     public static readonly ActivitySource Source = new(Name);
 
+    /// <summary>
+    /// Set on an outgoing request whose URL is itself a secret (a Slack incoming webhook): HttpClient tracing skips it,
+    /// so the URL never reaches a trace backend.
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<bool> Untraced = new("triage.untraced");
+
     // Tags of the project's own spans; GenAI ones follow the OpenTelemetry semantic conventions.
     public const string EventId = "triage.event_id";
     public const string Route = "triage.route";

@@ -5,6 +5,7 @@ using Triage.Platform.Configuration;
 using Triage.Platform.Keys;
 using Triage.Platform.Store;
 using Triage.Router.Cache;
+using Triage.Router.Notifications;
 using Triage.Platform.Telemetry;
 using Triage.Router.Routing;
 
@@ -22,6 +23,7 @@ public sealed partial class TriageCompletedRecorder(
     KeyAdmission admission,
     RateLimiter limiter,
     TriageOptions options,
+    IPlainJsonPublisher plainJson,
     ILogger<TriageCompletedRecorder> logger) : IConsumer<TriageCompleted>
 {
     public async Task Consume(ConsumeContext<TriageCompleted> context)
@@ -40,7 +42,8 @@ public sealed partial class TriageCompletedRecorder(
             await RememberAsync(result, context.CancellationToken);
         }
 
-        if (await store.RecordCompletedAsync(result, context.CancellationToken))
+        var recorded = await store.RecordCompletedAsync(result, context.CancellationToken);
+        if (recorded)
         {
             triages.Completed(result);
             LogRecorded(logger, result.EventId, result.Provider, result.DurationMs);
@@ -53,6 +56,21 @@ public sealed partial class TriageCompletedRecorder(
 
         // Settled on every delivery: the ledger settles an event once, so a crash after recording loses no charge.
         await SettleAsync(result, context.CancellationToken);
+
+        // The first result goes to triage.completed.json last, so that a publish the broker does not confirm leaves it
+        // recorded and settled. It throws then: the consume is retried (every step above is idempotent) and subscribers
+        // never miss a result. A retry, a redelivery or a message moved back from triage-recorder_error cannot tell
+        // whether an earlier consume published, so it publishes the stored first result again; subscribers
+        // de-duplicate on message_id, the event id.
+        var retried = context.GetRetryAttempt() > 0 || context.ReceiveContext.Redelivered
+            || context.ReceiveContext.TransportHeaders.TryGetHeader(MessageHeaders.FaultMessage, out _);
+        var first = recorded ? result
+            : retried ? (await store.FindAsync(result.EventId, context.CancellationToken))?.Result
+            : null;
+        if (first is not null)
+        {
+            await plainJson.PublishAsync(first, context.CancellationToken);
+        }
     }
 
     private async Task SettleAsync(TriageCompleted result, CancellationToken cancellationToken)
