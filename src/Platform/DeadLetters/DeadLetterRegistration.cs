@@ -1,7 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Triage.Platform.Store;
 
 namespace Triage.Platform.DeadLetters;
 
@@ -13,7 +12,6 @@ public static class DeadLetterRegistration
         services.AddSingleton<DeadLetterStore>();
         services.AddSingleton(sp => new DeadLetterReplayer(
             sp.GetRequiredService<DeadLetterStore>(),
-            sp.GetRequiredService<ITriageStore>(),
             sp.GetRequiredService<IBus>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<DeadLetterReplayer>>()));

@@ -1,7 +1,6 @@
 using System.Threading.RateLimiting;
 using MassTransit;
 using Microsoft.Extensions.Logging;
-using Triage.Platform.Store;
 
 namespace Triage.Platform.DeadLetters;
 
@@ -22,7 +21,6 @@ public sealed record ReplayProgress(string Run, int Total, int Replayed, int Alr
 /// </summary>
 public sealed partial class DeadLetterReplayer(
     DeadLetterStore letters,
-    ITriageStore triages,
     IPublishEndpoint bus,
     TimeProvider time,
     ILogger<DeadLetterReplayer> logger)
@@ -32,7 +30,7 @@ public sealed partial class DeadLetterReplayer(
     /// <summary>How long a claim holds; a replay that stopped is taken over after it (claim to publish takes milliseconds).</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
 
-    private const int PageSize = 500;
+    private const int PageSize = 1000;
 
     public async Task<ReplayProgress> RunAsync(ReplayRequest request, IProgress<ReplayProgress>? progress, CancellationToken cancellationToken)
     {
@@ -48,78 +46,99 @@ public sealed partial class DeadLetterReplayer(
         }
 
         LogStarted(logger, run, total, request.RatePerSecond);
-        using var limiter = Limiter(request.RatePerSecond);
-        while (true)
+        var (limiter, batch) = Limiter(request.RatePerSecond);
+        using (limiter)
         {
-            string? after = null;
-            IReadOnlyList<string> page;
-            while ((page = await letters.CandidatesAsync(filter, after, PageSize, Lease, cancellationToken)).Count > 0)
+            while (true)
             {
-                foreach (var eventId in page)
+                string? after = null;
+                IReadOnlyList<string> page;
+                while ((page = await letters.CandidatesAsync(filter, after, PageSize, Lease, cancellationToken)).Count > 0)
                 {
-                    after = eventId;
-                    using var permit = await limiter.AcquireAsync(1, cancellationToken);
-                    state = await ReplayOneAsync(eventId, run, state, cancellationToken);
-                    progress?.Report(state);
+                    after = page[^1];
+                    foreach (var chunk in page.Chunk(batch))
+                    {
+                        using var permit = await limiter.AcquireAsync(chunk.Length, cancellationToken);
+                        if (!permit.IsAcquired)
+                        {
+                            throw new InvalidOperationException($"the replay's rate limiter refused {chunk.Length} permits");
+                        }
+
+                        state = await ReplayBatchAsync(chunk, run, state, cancellationToken);
+                        progress?.Report(state);
+                    }
                 }
-            }
 
-            // Dead letters a stopped replay left claimed are taken over once their lease passes.
-            if (await letters.OldestForeignClaimAsync(filter, run, cancellationToken) is not { } oldest)
-            {
-                break;
-            }
+                // Dead letters a stopped replay left claimed are taken over once their lease passes.
+                if (await letters.OldestForeignClaimAsync(filter, run, cancellationToken) is not { } oldest)
+                {
+                    break;
+                }
 
-            var wait = oldest + Lease - time.GetUtcNow();
-            await Task.Delay(wait > TimeSpan.Zero ? wait + TimeSpan.FromMilliseconds(100) : TimeSpan.FromMilliseconds(100), time, cancellationToken);
+                var wait = oldest + Lease - time.GetUtcNow();
+                await Task.Delay(wait > TimeSpan.Zero ? wait + TimeSpan.FromMilliseconds(100) : TimeSpan.FromMilliseconds(100), time, cancellationToken);
+            }
         }
 
         LogFinished(logger, run, state.Replayed, state.AlreadyDone, state.Skipped, state.Failed);
         return state;
     }
 
-    private async Task<ReplayProgress> ReplayOneAsync(string eventId, string run, ReplayProgress state, CancellationToken cancellationToken)
+    /// <summary>
+    /// One batch: claimed together, checked for completion together, published concurrently, marked together. A crash
+    /// anywhere leaves the unmarked ones claimed, for the next run to take over after the lease.
+    /// </summary>
+    private async Task<ReplayProgress> ReplayBatchAsync(string[] eventIds, string run, ReplayProgress state, CancellationToken cancellationToken)
     {
-        if (await letters.ClaimAsync(eventId, run, Lease, cancellationToken) is not { } claim)
+        var claims = await letters.ClaimAsync(eventIds, run, Lease, cancellationToken);
+        var completed = await letters.CompletedAmongAsync(claims.Select(c => c.Failure.EventId).ToList(), cancellationToken);
+        var toPublish = claims.Where(c => !completed.Contains(c.Failure.EventId)).ToList();
+        var published = await Task.WhenAll(toPublish.Select(async claim =>
         {
-            return state with { Skipped = state.Skipped + 1 };
-        }
-
-        if (await triages.FindAsync(eventId, cancellationToken) is { Status: TriageStatus.Completed })
+            try
+            {
+                await bus.Publish(claim.Failure, cancellationToken);
+                return (claim.Failure.EventId, Ok: true);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogNotPublished(logger, e, claim.Failure.EventId);
+                return (claim.Failure.EventId, Ok: false);
+            }
+        }));
+        var failed = published.Where(p => !p.Ok).Select(p => p.EventId).ToList();
+        foreach (var eventId in failed)
         {
-            await letters.MarkReplayedAsync(eventId, run, cancellationToken);
-            return state with { AlreadyDone = state.AlreadyDone + 1 };
-        }
-
-        try
-        {
-            await bus.Publish(claim.Failure, cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            LogNotPublished(logger, e, eventId);
             await letters.UnclaimAsync(eventId, run, CancellationToken.None);
-            return state with { Failed = state.Failed + 1 };
         }
 
-        await letters.MarkReplayedAsync(eventId, run, cancellationToken);
-        return state with { Replayed = state.Replayed + 1 };
+        await letters.MarkReplayedAsync([.. completed, .. published.Where(p => p.Ok).Select(p => p.EventId)], run, cancellationToken);
+        return state with
+        {
+            Replayed = state.Replayed + published.Count(p => p.Ok),
+            AlreadyDone = state.AlreadyDone + completed.Count,
+            Skipped = state.Skipped + (eventIds.Length - claims.Count),
+            Failed = state.Failed + failed.Count,
+        };
     }
 
-    /// <summary>A token bucket refilled every 100 ms (or once per token below 10/s), never holding more than one refill.</summary>
-    private static TokenBucketRateLimiter Limiter(double perSecond)
+    /// <summary>
+    /// A token bucket refilled every 100 ms (or once per token below 10/s), never holding more than one refill, and
+    /// the batch size that spends one refill at a time (at most 100).
+    /// </summary>
+    private static (TokenBucketRateLimiter Limiter, int Batch) Limiter(double perSecond)
     {
         var slow = perSecond < 10;
         var tokens = slow ? 1 : (int)Math.Max(1, Math.Round(perSecond / 10));
-        return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        return (new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = tokens,
             TokensPerPeriod = tokens,
             ReplenishmentPeriod = slow ? TimeSpan.FromSeconds(1 / Math.Max(perSecond, 0.01)) : TimeSpan.FromMilliseconds(100),
-            QueueLimit = 1,
+            QueueLimit = tokens,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
             AutoReplenishment = true,
-        });
+        }), Math.Min(tokens, 100));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replay {Run} started: {Total} dead letters at {Rate}/s")]

@@ -177,17 +177,18 @@ public sealed class DeadLetterStore(TriageDatabase database, TimeProvider time)
     }
 
     /// <summary>
-    /// Claims a dead letter for replay <paramref name="run"/>: a waiting one starts its next replay, one left behind by
+    /// Claims dead letters for replay <paramref name="run"/>: a waiting one starts its next replay, one left behind by
     /// a stopped replay keeps that replay's number (publishing it again is harmless: the router takes a replay once).
-    /// Returns the replay number and the failure to publish, or null when another replay holds it or it is gone.
+    /// Returns the failures to publish, each numbered; those another replay holds, or that are gone, are left out.
     /// </summary>
-    internal async Task<(int Replay, BuildFailed Failure)?> ClaimAsync(string eventId, string run, TimeSpan lease, CancellationToken cancellationToken)
+    internal async Task<IReadOnlyList<(int Replay, BuildFailed Failure)>> ClaimAsync(
+        IReadOnlyCollection<string> eventIds, string run, TimeSpan lease, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var stale = now - lease;
         await using var db = database.CreateContext();
-        var claimed = await db.DeadLetters
-            .Where(d => d.EventId == eventId
+        await db.DeadLetters
+            .Where(d => eventIds.Contains(d.EventId)
                 && (d.Status == DeadLetterStatus.Dead || (d.Status == DeadLetterStatus.Replaying && d.ClaimedAt < stale)))
             .ExecuteUpdateAsync(
                 set => set
@@ -196,22 +197,41 @@ public sealed class DeadLetterStore(TriageDatabase database, TimeProvider time)
                     .SetProperty(d => d.ReplayRun, run)
                     .SetProperty(d => d.ClaimedAt, now),
                 cancellationToken);
-        if (claimed == 0)
-        {
-            return null;
-        }
-
-        var record = await db.DeadLetters.AsNoTracking().SingleAsync(d => d.EventId == eventId, cancellationToken);
-        var failure = JsonSerializer.Deserialize<BuildFailed>(record.Failure, Json)!;
-        return (record.ReplayCount, failure with { Replay = record.ReplayCount, LogIsExcerpt = true });
+        var claimed = await db.DeadLetters.AsNoTracking()
+            .Where(d => eventIds.Contains(d.EventId) && d.Status == DeadLetterStatus.Replaying && d.ReplayRun == run && d.ClaimedAt == now)
+            .Select(d => new { d.ReplayCount, d.Failure })
+            .ToListAsync(cancellationToken);
+        return claimed.Select(c => (c.ReplayCount, JsonSerializer.Deserialize<BuildFailed>(c.Failure, Json)! with { Replay = c.ReplayCount, LogIsExcerpt = true }))
+            .ToList();
     }
 
-    /// <summary>Marks a claimed dead letter replayed; a failure that already died again in the meantime stays dead.</summary>
-    internal async Task MarkReplayedAsync(string eventId, string run, CancellationToken cancellationToken)
+    /// <summary>Which of these failures completed (a late answer, or an earlier replay): they need no replay.</summary>
+    internal async Task<HashSet<string>> CompletedAmongAsync(IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken)
     {
+        if (eventIds.Count == 0)
+        {
+            return [];
+        }
+
+        await using var db = database.CreateContext();
+        var completed = await db.Triages.AsNoTracking()
+            .Where(t => eventIds.Contains(t.EventId) && t.Status == TriageStatus.Completed)
+            .Select(t => t.EventId)
+            .ToListAsync(cancellationToken);
+        return completed.ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Marks claimed dead letters replayed; a failure that already died again in the meantime stays dead.</summary>
+    internal async Task MarkReplayedAsync(IReadOnlyCollection<string> eventIds, string run, CancellationToken cancellationToken)
+    {
+        if (eventIds.Count == 0)
+        {
+            return;
+        }
+
         var now = time.GetUtcNow();
         await using var db = database.CreateContext();
-        await db.DeadLetters.Where(d => d.EventId == eventId && d.Status == DeadLetterStatus.Replaying && d.ReplayRun == run)
+        await db.DeadLetters.Where(d => eventIds.Contains(d.EventId) && d.Status == DeadLetterStatus.Replaying && d.ReplayRun == run)
             .ExecuteUpdateAsync(set => set.SetProperty(d => d.Status, DeadLetterStatus.Replayed).SetProperty(d => d.ReplayedAt, now), cancellationToken);
     }
 
