@@ -73,6 +73,7 @@ public static class TriageApplication
         services.AddVirtualKeys();
         services.AddDeadLetters();
         services.AddDeadLettersApi();
+        services.AddSingleton<AuthFailureLimiter>();
         services.AddProblemDetails();
         var health = services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 

@@ -48,7 +48,7 @@ public static partial class AdminApi
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/v1/admin/keys").AddEndpointFilter(RequireAdminAsync);
+        var keys = app.MapGroup("/v1/admin/keys").LimitAuthFailures().AddEndpointFilter(RequireAdminAsync);
         keys.MapPost("/", CreateAsync).WithName("CreateKey");
         keys.MapGet("/", ListAsync).WithName("ListKeys");
         keys.MapGet("/{id}", GetAsync).WithName("GetKey");
@@ -328,6 +328,7 @@ public static partial class AdminApi
             var unknown = document.RootElement.EnumerateObject()
                 .Select(p => p.Name)
                 .Where(name => !fields.Contains(name, StringComparer.OrdinalIgnoreCase))
+                .Distinct(StringComparer.Ordinal)
                 .ToDictionary(name => name, _ => new[] { $"is not a field here; known are {string.Join(", ", fields)}" });
             if (unknown.Count > 0)
             {
@@ -340,6 +341,11 @@ public static partial class AdminApi
         {
             var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "$";
             return (null, Error(field, e.Message.Split(" Path:", 2)[0]));
+        }
+        catch (InvalidOperationException)
+        {
+            // A field name that is not valid UTF-16 once decoded (invalid UTF-8, a lone surrogate).
+            return (null, Error("$", "a field name is not valid text (invalid UTF-8 or a lone surrogate)"));
         }
     }
 

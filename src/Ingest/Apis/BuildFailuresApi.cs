@@ -20,7 +20,7 @@ public static partial class BuildFailuresApi
 
     public static IEndpointRouteBuilder MapBuildFailuresApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1");
+        var api = app.MapGroup("/v1").LimitAuthFailures();
         api.MapPost("/build-failures", AcceptAsync).WithName("AcceptBuildFailure");
         api.MapGet("/triages/{id}", GetTriageAsync).WithName("GetTriage");
         return app;
@@ -76,18 +76,54 @@ public static partial class BuildFailuresApi
             };
         }
 
+        if (key is not null && accepted.Duplicate && await ingest.Ledger.TeamOfAsync(accepted.Id, cancellationToken) != key.Team)
+        {
+            // Another team's failure under the same event id: its triage is not this caller's to wait for.
+            return queued;
+        }
+
         var stored = await TriageWait.ForResultAsync(ingest.Store, accepted.Id, held, ingest.Time, cancellationToken);
         return stored?.Result is { } triage
             ? TypedResults.Ok(triage)
             : TypedResults.Accepted(queued.Location, accepted with { Status = stored?.Status ?? accepted.Status });
     }
 
+    /// <summary>
+    /// A triage, or where it stands. With keys required it is its team's: a virtual key reads the triages charged to
+    /// keys of its team, the admin key reads all, and another team's triage is answered exactly as an unknown one.
+    /// </summary>
     public static async Task<Results<Ok<TriageCompleted>, Accepted<TriageStatusDocument>, ProblemHttpResult>> GetTriageAsync(
         string id,
+        HttpRequest request,
         ITriageStore store,
+        KeyAdmission admission,
+        BudgetLedger ledger,
+        TriageOptions options,
         CancellationToken cancellationToken)
     {
+        string? team = null;
+        if (admission.Required)
+        {
+            var authorization = request.Headers.Authorization.ToString();
+            if (options.Auth.AdminKey is not { Length: > 0 } adminKey || !AdminApi.IsAdminKey(authorization, adminKey))
+            {
+                var check = await admission.AuthenticateAsync(authorization, cancellationToken);
+                if (Unauthenticated(check, "Authorization") is { } refused)
+                {
+                    request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+                    return refused;
+                }
+
+                team = check.Key!.Team;
+            }
+        }
+
         var triage = await store.FindAsync(id, cancellationToken);
+        if (team is not null && triage is not null && await ledger.TeamOfAsync(id, cancellationToken) != team)
+        {
+            triage = null;
+        }
+
         return triage switch
         {
             null => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown triage", detail: $"No build failure with id '{id}' was received."),

@@ -52,7 +52,7 @@ public static partial class DeadLettersApi
 
     public static IEndpointRouteBuilder MapDeadLettersApi(this IEndpointRouteBuilder app)
     {
-        var letters = app.MapGroup("/v1/dead-letters").AddEndpointFilter(AdminApi.RequireAdminAsync);
+        var letters = app.MapGroup("/v1/dead-letters").LimitAuthFailures().AddEndpointFilter(AdminApi.RequireAdminAsync);
         letters.MapGet("/", ListAsync).WithName("ListDeadLetters");
         letters.MapGet("/groups", GroupsAsync).WithName("ListDeadLetterGroups");
         letters.MapPost("/replay", ReplayAsync).WithName("ReplayDeadLetters");
@@ -213,14 +213,23 @@ public static partial class DeadLettersApi
         }
 
         var amount = int.Parse(match.Groups["amount"].Value, CultureInfo.InvariantCulture);
-        since = now - (match.Groups["unit"].Value switch
+        var back = match.Groups["unit"].Value switch
         {
             "s" => TimeSpan.FromSeconds(amount),
             "m" => TimeSpan.FromMinutes(amount),
             "h" => TimeSpan.FromHours(amount),
             "d" => TimeSpan.FromDays(amount),
-            _ => TimeSpan.FromDays(7 * amount),
-        });
+            _ => TimeSpan.FromDays(7.0 * amount),
+        };
+
+        // Further back than year 1 is no instant at all.
+        since = default;
+        if (back > now - DateTimeOffset.MinValue)
+        {
+            return false;
+        }
+
+        since = now - back;
         return true;
     }
 
@@ -349,6 +358,7 @@ public static partial class DeadLettersApi
             var unknown = document.RootElement.EnumerateObject()
                 .Select(p => p.Name)
                 .Where(name => !fields.Contains(name, StringComparer.OrdinalIgnoreCase))
+                .Distinct(StringComparer.Ordinal)
                 .ToDictionary(name => name, _ => new[] { $"is not a field here; known are {string.Join(", ", fields)}" });
             return unknown.Count > 0 ? (null, unknown) : (document.RootElement.Deserialize<T>(Json), null);
         }
@@ -356,6 +366,11 @@ public static partial class DeadLettersApi
         {
             var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "$";
             return (null, new() { [field] = [e.Message.Split(" Path:", 2)[0]] });
+        }
+        catch (InvalidOperationException)
+        {
+            // A field name that is not valid UTF-16 once decoded (invalid UTF-8, a lone surrogate).
+            return (null, new() { ["$"] = ["a field name is not valid text (invalid UTF-8 or a lone surrogate)"] });
         }
     }
 

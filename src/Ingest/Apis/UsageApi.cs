@@ -15,7 +15,7 @@ public static class UsageApi
 {
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/usage", ReadAsync).WithName("ReadUsage");
+        app.MapGet("/v1/usage", ReadAsync).WithName("ReadUsage").LimitAuthFailures();
         return app;
     }
 

@@ -32,7 +32,7 @@ public static partial class WebhooksApi
 
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder app)
     {
-        var hooks = app.MapGroup("/v1/webhooks");
+        var hooks = app.MapGroup("/v1/webhooks").LimitAuthFailures();
         hooks.MapPost("/jenkins", JenkinsAsync).WithName("JenkinsWebhook");
         hooks.MapPost("/github", GitHubAsync).WithName("GitHubWebhook");
         hooks.MapPost("/gitlab", GitLabAsync).WithName("GitLabWebhook");

@@ -58,6 +58,8 @@ public static partial class BuildFailureReader
         Limit(document.Branch, "branch", 500);
         Limit(document.Commit, "commit", 100);
         Limit(document.Stage, "stage", 200);
+        Limit(document.Route, "route", 100);
+        Limit(document.BuildUrl, "buildUrl", 2000);
         if (document.Log is null)
         {
             errors["log"] = ["is required: the text of the build log (send its tail if it is large)"];
@@ -83,7 +85,7 @@ public static partial class BuildFailureReader
                 continue;
             }
 
-            tests.Add(new FailedTest(name, test.Message is { Length: > 4000 } long_ ? long_[..4000] : test.Message));
+            tests.Add(new FailedTest(Text(name)!, Text(test.Message is { Length: > 4000 } long_ ? long_[..4000] : test.Message)));
         }
 
         if (errors.Count > 0)
@@ -109,7 +111,7 @@ public static partial class BuildFailureReader
             Commit = document.Commit,
             Stage = document.Stage,
             Route = route,
-            Log = document.Log!,
+            Log = Text(document.Log)!,
             FailedTests = tests,
             ReceivedAt = receivedAt,
             UseCache = document.Cache ?? true,
@@ -133,8 +135,16 @@ public static partial class BuildFailureReader
             {
                 errors[field] = [$"must be at most {max} characters"];
             }
+            else if (value?.Contains('\0', StringComparison.Ordinal) == true)
+            {
+                // PostgreSQL text cannot hold it; a name or an id with one is not a name or an id.
+                errors[field] = ["must not contain the NUL character (U+0000)"];
+            }
         }
     }
+
+    /// <summary>Log text keeps its NUL characters as U+FFFD: logs carry binary noise, and no store column holds U+0000.</summary>
+    private static string? Text(string? text) => text?.Replace('\0', '\uFFFD');
 
     /// <summary>The same build of the same job from the same source is the same failure, whoever posts it.</summary>
     public static string DeriveEventId(string source, string job, string buildNumber)

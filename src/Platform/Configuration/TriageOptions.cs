@@ -374,6 +374,13 @@ public sealed class AuthOptions
     [ConfigurationKeyName("key_cache_seconds")]
     public int KeyCacheSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Refused authentications (401) one client address may have in a minute before its requests are answered 429
+    /// for the rest of that minute, before any key is looked up; 0 turns the limit off.
+    /// </summary>
+    [ConfigurationKeyName("failed_attempts_per_minute")]
+    public int FailedAttemptsPerMinute { get; set; } = 20;
+
     public bool IsRequired(StoreOptions store) => Required ?? !string.IsNullOrWhiteSpace(store.Postgres);
 }
 

@@ -22,7 +22,7 @@ public static class TriageOptionsValidator
 
     private static readonly HashSet<string> AuthKeys = new(StringComparer.OrdinalIgnoreCase)
     {
-        "required", "admin_key", "rotation_grace_seconds", "key_cache_seconds",
+        "required", "admin_key", "rotation_grace_seconds", "key_cache_seconds", "failed_attempts_per_minute",
     };
 
     /// <summary>Each webhook's settings: Jenkins and GitLab send a token, GitHub signs with a secret.</summary>
@@ -287,6 +287,11 @@ public static class TriageOptionsValidator
         if (options.Auth.KeyCacheSeconds is < 0 or > 300)
         {
             errors.Add(("auth.key_cache_seconds", "must be from 0 to 300: a revoked key works this long in a process that read it"));
+        }
+
+        if (options.Auth.FailedAttemptsPerMinute < 0)
+        {
+            errors.Add(("auth.failed_attempts_per_minute", "must be 0 (no limit) or more: refused authentications a client address may have in a minute"));
         }
 
         foreach (var (name, hook) in options.Webhooks.Configured)

@@ -36,7 +36,7 @@ public sealed class BudgetLedger(TriageDatabase database, TimeProvider time)
                     key_id = excluded.key_id, team = excluded.team, period_start = excluded.period_start,
                     reserved_micros = excluded.reserved_micros, reserved_tokens = excluded.reserved_tokens,
                     charged_micros = 0, state = excluded.state, created_at = excluded.created_at, settled_at = NULL
-                WHERE charges.state = {ChargeState.Released}
+                WHERE charges.state = {ChargeState.Released} AND charges.key_id = excluded.key_id
                 """,
                 cancellationToken);
             if (inserted == 0)
@@ -81,6 +81,19 @@ public sealed class BudgetLedger(TriageDatabase database, TimeProvider time)
     {
         await using var db = database.CreateContext();
         return await db.Charges.AnyAsync(c => c.EventId == eventId && c.State != ChargeState.Released, cancellationToken);
+    }
+
+    /// <summary>
+    /// The team whose key the triage of <paramref name="eventId"/> is charged to; null when no key was charged (the
+    /// gateway ran open, or the failure was never admitted), which no team's key may claim.
+    /// </summary>
+    public async Task<string?> TeamOfAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        return await db.Charges.AsNoTracking()
+            .Where(c => c.EventId == eventId && c.KeyId != null)
+            .Select(c => c.Team)
+            .SingleOrDefaultAsync(cancellationToken);
     }
 
     /// <summary>Forgets a reservation that was never used (the broker did not take the failure), so that the same failure may be sent again.</summary>

@@ -393,6 +393,9 @@ public sealed class WebhooksTests : IAsyncLifetime
         using var withoutKey = await http.PostAsync("/v1/build-failures", Json(Samples.CompileError().ToJsonString()));
 
         Assert.Equal(HttpStatusCode.Accepted, charged.StatusCode);
+
+        // With keys required, a triage is read with a key of the team it is charged to.
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", issued.Secret);
         await http.WaitForTriageAsync("github-9876543210-1");
         await using (var db = gateway!.Services.GetRequiredService<TriageDatabase>().CreateContext())
         {

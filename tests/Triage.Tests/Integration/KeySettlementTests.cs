@@ -51,6 +51,8 @@ public sealed class KeySettlementTests : DistributedGatewayTest
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
 
+        // With keys required, a triage is read with a key of its team.
+        Gateway.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", issued.Secret);
         var triage = await Gateway.Http.WaitForTriageAsync(document["eventId"]!.GetValue<string>());
         Assert.Equal("secondary", triage.Provider);
         var billed = ((2 * 1000 * InputPrice) + (2 * 100 * OutputPrice)) / 1_000_000m;
@@ -84,6 +86,7 @@ public sealed class KeySettlementTests : DistributedGatewayTest
             await bus.Publish(failure);
         }
 
+        Gateway.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", budgeted.Secret);
         Assert.Equal("primary", (await Gateway.Http.WaitForTriageAsync("raw-admitted")).Provider);
         foreach (var parked in new[] { "raw-unknown", "raw-revoked", "raw-anonymous" })
         {

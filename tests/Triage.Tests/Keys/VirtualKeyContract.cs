@@ -231,6 +231,20 @@ public abstract class VirtualKeyContract : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Another_team_cannot_take_over_the_released_charge_of_a_failure()
+    {
+        var owner = (await Keys.CreateAsync(new KeySpec("payments", BudgetUsd: 1m, BudgetPeriod: BudgetPeriod.Month), default)).Key;
+        var other = (await Keys.CreateAsync(new KeySpec("web", BudgetUsd: 1m, BudgetPeriod: BudgetPeriod.Month), default)).Key;
+        await Ledger.ReserveAsync("event-1", owner, 0.30m, 5000, default);
+        await Ledger.ReleaseAsync("event-1", [], default);
+
+        await Ledger.ReserveAsync("event-1", other, 0.30m, 5000, default);
+
+        Assert.False(await Ledger.IsAdmittedAsync("event-1", default));
+        Assert.Equal(1m, (await Ledger.RemainingAsync(other, default))!.Value.RemainingUsd);
+    }
+
+    [SkippableFact]
     public async Task A_cancelled_reservation_is_forgotten_so_the_failure_may_be_sent_again()
     {
         var key = (await Keys.CreateAsync(new KeySpec("payments", BudgetUsd: 1m, BudgetPeriod: BudgetPeriod.Month), default)).Key;

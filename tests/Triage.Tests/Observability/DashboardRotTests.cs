@@ -57,6 +57,8 @@ public sealed partial class DashboardRotTests(Xunit.Abstractions.ITestOutputHelp
             Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
         }
 
+        // With keys required, a triage is read with a key of its team.
+        gateway.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", team.Secret);
         await gateway.Http.WaitForTriageAsync(triaged["eventId"]!.GetValue<string>());
         var rerun = Samples.CompileError();
         using (var cached = await PostAsync(team.Secret, rerun))
