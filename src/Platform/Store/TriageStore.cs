@@ -188,6 +188,13 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
         }
         catch (DbUpdateException)
         {
+            // Another delivery inserted it meanwhile: the conditional update decides between the two. Any other
+            // failure (a value the column cannot hold) is thrown, so the message faults instead of looping.
+            if (!await ExistsAsync(result.EventId, cancellationToken))
+            {
+                throw;
+            }
+
             db.ChangeTracker.Clear();
             return await RecordCompletedAsync(result, cancellationToken);
         }

@@ -109,6 +109,13 @@ public sealed class ProviderResilience
             return new ProviderException(Provider, ProviderFailure.Timeout, "the attempt timed out", inner: e);
         }
 
+        // The caller's own deadline (the route's timeout_ms for the attempt) ended a call in flight: no answer came,
+        // which is a timeout whatever the connection was doing when it was cancelled.
+        if (e is OperationCanceledException && caller.IsCancellationRequested)
+        {
+            return new ProviderException(Provider, ProviderFailure.Timeout, "no answer within the route's timeout", inner: e);
+        }
+
         // A reset in the middle of the body comes after a 200 was recorded: the transport broke, not the answer.
         if (Chain(e).Any(x => x is HttpRequestException or IOException or SocketException) || exchange.StatusCode is null)
         {
