@@ -31,8 +31,6 @@ public static partial class AdminApi
     /// <summary>An admin body is a handful of fields; anything larger is a mistake, not a key.</summary>
     private const int MaxBodyBytes = 64 * 1024;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     private static readonly string[] KeyFields = ["team", "routes", "rpm", "tpm", "budgetUsd", "budgetPeriod", "expiresAt"];
 
     /// <summary>How <see cref="KeySpec.Validate"/> names a field, and how the API spells it.</summary>
@@ -64,7 +62,7 @@ public static partial class AdminApi
         TimeProvider time,
         CancellationToken cancellationToken)
     {
-        var (body, errors) = await ReadAsync<KeyRequest>(request, KeyFields, cancellationToken);
+        var (body, errors) = await SmallJsonBody.ReadAsync<KeyRequest>(request, KeyFields, MaxBodyBytes, cancellationToken);
         if (errors is not null)
         {
             return TypedResults.ValidationProblem(errors, title: "Invalid key");
@@ -152,7 +150,7 @@ public static partial class AdminApi
         TimeProvider time,
         CancellationToken cancellationToken)
     {
-        var (body, errors) = await ReadAsync<RevokeRequest>(request, ["reason"], cancellationToken);
+        var (body, errors) = await SmallJsonBody.ReadAsync<RevokeRequest>(request, ["reason"], MaxBodyBytes, cancellationToken);
         if (errors is not null)
         {
             return TypedResults.ValidationProblem(errors, title: "Invalid revocation");
@@ -178,7 +176,7 @@ public static partial class AdminApi
         TimeProvider time,
         CancellationToken cancellationToken)
     {
-        var (body, errors) = await ReadAsync<RotateRequest>(request, ["graceSeconds"], cancellationToken);
+        var (body, errors) = await SmallJsonBody.ReadAsync<RotateRequest>(request, ["graceSeconds"], MaxBodyBytes, cancellationToken);
         if (errors is not null)
         {
             return TypedResults.ValidationProblem(errors, title: "Invalid rotation");
@@ -290,64 +288,6 @@ public static partial class AdminApi
     private static string Location(string id) => $"/v1/admin/keys/{Uri.EscapeDataString(id)}";
 
     private static Dictionary<string, string[]> Error(string field, string message) => new() { [field] = [message] };
-
-    /// <summary>
-    /// Reads a small JSON object of <paramref name="fields"/>; null for an empty body. An unknown field is an error
-    /// rather than ignored: <c>budget_usd</c> for <c>budgetUsd</c> would otherwise make a key without a budget.
-    /// </summary>
-    private static async Task<(T? Body, Dictionary<string, string[]>? Errors)> ReadAsync<T>(
-        HttpRequest request, IReadOnlyCollection<string> fields, CancellationToken cancellationToken)
-        where T : class
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return (null, Error("$", $"the body must be at most {MaxBodyBytes} bytes"));
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        if (buffer.Length == 0)
-        {
-            return (null, null);
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 8 });
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return (null, Error("$", "the body must be a JSON object"));
-            }
-
-            var unknown = document.RootElement.EnumerateObject()
-                .Select(p => p.Name)
-                .Where(name => !fields.Contains(name, StringComparer.OrdinalIgnoreCase))
-                .Distinct(StringComparer.Ordinal)
-                .ToDictionary(name => name, _ => new[] { $"is not a field here; known are {string.Join(", ", fields)}" });
-            if (unknown.Count > 0)
-            {
-                return (null, unknown);
-            }
-
-            return (document.RootElement.Deserialize<T>(Json), null);
-        }
-        catch (JsonException e)
-        {
-            var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "$";
-            return (null, Error(field, e.Message.Split(" Path:", 2)[0]));
-        }
-        catch (InvalidOperationException)
-        {
-            // A field name that is not valid UTF-16 once decoded (invalid UTF-8, a lone surrogate).
-            return (null, Error("$", "a field name is not valid text (invalid UTF-8 or a lone surrogate)"));
-        }
-    }
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?$", RegexOptions.CultureInvariant)]
     private static partial Regex IsoInstant();

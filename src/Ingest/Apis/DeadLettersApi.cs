@@ -37,8 +37,6 @@ public static partial class DeadLettersApi
     /// <summary>A selection is a few fields and perhaps a list of event ids; anything larger is a mistake.</summary>
     private const int MaxBodyBytes = 1024 * 1024;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     private static readonly string[] ArchiveFields = ["ids", "group", "route", "since", "all"];
 
     private static readonly string[] ReplayFields = [.. ArchiveFields, "dryRun", "ratePerSecond"];
@@ -136,7 +134,7 @@ public static partial class DeadLettersApi
         TimeProvider time,
         CancellationToken cancellationToken)
     {
-        var (body, unreadable) = await ReadAsync<ReplayBody>(request, ReplayFields, cancellationToken);
+        var (body, unreadable) = await SmallJsonBody.ReadAsync<ReplayBody>(request, ReplayFields, MaxBodyBytes, cancellationToken);
         if (unreadable is not null)
         {
             return TypedResults.ValidationProblem(unreadable, title: "Invalid replay");
@@ -184,7 +182,7 @@ public static partial class DeadLettersApi
         TimeProvider time,
         CancellationToken cancellationToken)
     {
-        var (body, unreadable) = await ReadAsync<ArchiveBody>(request, ArchiveFields, cancellationToken);
+        var (body, unreadable) = await SmallJsonBody.ReadAsync<ArchiveBody>(request, ArchiveFields, MaxBodyBytes, cancellationToken);
         if (unreadable is not null)
         {
             return TypedResults.ValidationProblem(unreadable, title: "Invalid archive");
@@ -323,56 +321,6 @@ public static partial class DeadLettersApi
     }
 
     private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
-
-    /// <summary>Reads a small JSON object of <paramref name="fields"/>; null for an empty body. An unknown field is an error, not ignored.</summary>
-    private static async Task<(T? Body, Dictionary<string, string[]>? Errors)> ReadAsync<T>(
-        HttpRequest request, IReadOnlyCollection<string> fields, CancellationToken cancellationToken)
-        where T : class
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return (null, new() { ["$"] = [$"the body must be at most {MaxBodyBytes} bytes"] });
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        if (buffer.Length == 0)
-        {
-            return (null, null);
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 8 });
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return (null, new() { ["$"] = ["the body must be a JSON object"] });
-            }
-
-            var unknown = document.RootElement.EnumerateObject()
-                .Select(p => p.Name)
-                .Where(name => !fields.Contains(name, StringComparer.OrdinalIgnoreCase))
-                .Distinct(StringComparer.Ordinal)
-                .ToDictionary(name => name, _ => new[] { $"is not a field here; known are {string.Join(", ", fields)}" });
-            return unknown.Count > 0 ? (null, unknown) : (document.RootElement.Deserialize<T>(Json), null);
-        }
-        catch (JsonException e)
-        {
-            var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "$";
-            return (null, new() { [field] = [e.Message.Split(" Path:", 2)[0]] });
-        }
-        catch (InvalidOperationException)
-        {
-            // A field name that is not valid UTF-16 once decoded (invalid UTF-8, a lone surrogate).
-            return (null, new() { ["$"] = ["a field name is not valid text (invalid UTF-8 or a lone surrogate)"] });
-        }
-    }
 
     [GeneratedRegex(@"^(?<amount>\d{1,6})(?<unit>[smhdw])$", RegexOptions.CultureInvariant)]
     private static partial Regex Duration();
