@@ -24,6 +24,9 @@ public sealed record HostSettings(TriageRoles Roles, string Urls, IReadOnlyColle
     public const string DefaultUrls = "http://127.0.0.1:8080";
 
     public static HostSettings All(string urls = DefaultUrls) => new(TriageRoles.All, urls, []);
+
+    /// <summary>Changes to the registrations after the gateway's own, for a host embedding it (or a test) to replace a part.</summary>
+    public Action<IServiceCollection>? Services { get; init; }
 }
 
 /// <summary>The composition root: the same code above the ports whether the bus is in memory or RabbitMQ.</summary>
@@ -120,6 +123,7 @@ public static class TriageApplication
                 .AddOtlpExporter());
         }
 
+        settings.Services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseStatusCodePages();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });

@@ -89,7 +89,7 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
     public async Task MarkRoutedAsync(string eventId, string? cacheExcerpt, CancellationToken cancellationToken)
     {
         await using var db = database.CreateContext();
-        await db.Triages.Where(t => t.EventId == eventId && t.Status == TriageStatus.Queued)
+        await db.Triages.Where(t => t.EventId == eventId && (t.Status == TriageStatus.Queued || t.Status == TriageStatus.Routed))
             .ExecuteUpdateAsync(
                 set => set.SetProperty(t => t.Status, TriageStatus.Routed).SetProperty(t => t.CacheExcerpt, cacheExcerpt),
                 cancellationToken);

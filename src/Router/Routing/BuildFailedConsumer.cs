@@ -33,6 +33,12 @@ public sealed partial class BuildFailedConsumer(
             known = known with { Status = TriageStatus.Queued };
         }
 
+        if (known is { Status: TriageStatus.Routed } && Redelivered(context))
+        {
+            // Marked routed by a consume that did not finish (a crash, a failed send): this delivery routes it again.
+            known = known with { Status = TriageStatus.Queued };
+        }
+
         if (known is { Status: not TriageStatus.Queued })
         {
             LogDuplicate(logger, failure.EventId, known.Status);
@@ -103,6 +109,9 @@ public sealed partial class BuildFailedConsumer(
             deadline = null;
         }
 
+        // Marked, with the excerpt the cache will remember the result under, before the send: a fast provider's result
+        // must find it. A crash or a failed send in between redelivers the failure, which routes it again.
+        await store.MarkRoutedAsync(failure.EventId, cacheExcerpt, context.CancellationToken);
         try
         {
             await dispatcher.DispatchAsync(context, view, redacted, [], deadline, lastFailure: null);
@@ -113,10 +122,10 @@ public sealed partial class BuildFailedConsumer(
             flights.Failed(failure.EventId);
             throw;
         }
-
-        // Marked after the send: a crash in between redelivers the failure and sends it again, never loses it.
-        await store.MarkRoutedAsync(failure.EventId, cacheExcerpt, context.CancellationToken);
     }
+
+    private static bool Redelivered(ConsumeContext context) =>
+        context.GetRetryAttempt() > 0 || context.ReceiveContext.Redelivered;
 
     private async Task<CacheLookup> LookUpAsync(BuildFailed failure, BuildFailed view, CancellationToken cancellationToken)
     {

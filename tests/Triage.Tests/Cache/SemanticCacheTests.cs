@@ -1,4 +1,7 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Triage.Host.Hosting;
+using Triage.Platform.Store;
 using Triage.Tests.Infrastructure;
 
 namespace Triage.Tests.Cache;
@@ -36,6 +39,36 @@ public sealed class SemanticCacheTests : IAsyncLifetime
         Assert.Equal(0m, rerun.CostUsd);
         Assert.Equal(first.Summary, rerun.Summary);
         Assert.Single(provider.Requests);
+    }
+
+    [Fact]
+    public async Task The_excerpt_a_result_is_remembered_by_is_stored_before_any_provider_is_called()
+    {
+        // A slow store write stands for a loaded database: the result of a fast provider must still find the excerpt.
+        var settings = HostSettings.All("http://127.0.0.1:0") with
+        {
+            Services = services => services.AddSingleton<ITriageStore>(provider =>
+                new SlowToMarkRouted(ActivatorUtilities.CreateInstance<EfTriageStore>(provider), TimeSpan.FromMilliseconds(300))),
+        };
+        await using var gateway = await GatewayUnderTest.StartAsync($"""
+            providers:
+              fake: {"{"} type: openai-compatible, base_url: "{provider.BaseUrl}", model: {FakeProviderServer.Model} {"}"}
+            routing:
+              build_triage: {"{"} providers: [fake] {"}"}
+            """, settings: settings);
+        CacheSource? seenByProvider = null;
+        provider.Reply = _ =>
+        {
+            seenByProvider = gateway.Store.FindCacheSourceAsync("fast-1", default).GetAwaiter().GetResult();
+            return FakeReply.Answer(FakeProviderServer.DefaultAnswer);
+        };
+
+        await TriageAsync(gateway, Failure("fast-1", JUnitLog("shouldParseDates", build: 1)));
+        var rerun = await TriageAsync(gateway, Failure("fast-2", JUnitLog("shouldParseDates", build: 2)));
+
+        Assert.NotNull(seenByProvider);
+        Assert.Contains("shouldParseDates", seenByProvider.Excerpt, StringComparison.Ordinal);
+        Assert.Equal("fast-1", rerun.Cache?.SourceTriageId);
     }
 
     [Fact]
@@ -179,4 +212,28 @@ public sealed class SemanticCacheTests : IAsyncLifetime
         [ERROR] Please refer to /var/lib/jenkins/workspace/payments-{build}/target/surefire-reports for the individual test results.
         Finished: FAILURE
         """;
+
+    /// <summary>A store whose <c>MarkRoutedAsync</c> takes its time.</summary>
+    private sealed class SlowToMarkRouted(ITriageStore inner, TimeSpan delay) : ITriageStore
+    {
+        public async Task MarkRoutedAsync(string eventId, string? cacheExcerpt, CancellationToken cancellationToken)
+        {
+            await Task.Delay(delay, cancellationToken);
+            await inner.MarkRoutedAsync(eventId, cacheExcerpt, cancellationToken);
+        }
+
+        public Task<bool> TryAddQueuedAsync(Contracts.BuildFailed failure, CancellationToken cancellationToken) => inner.TryAddQueuedAsync(failure, cancellationToken);
+
+        public Task RemoveQueuedAsync(string eventId, CancellationToken cancellationToken) => inner.RemoveQueuedAsync(eventId, cancellationToken);
+
+        public Task<CacheSource?> FindCacheSourceAsync(string eventId, CancellationToken cancellationToken) => inner.FindCacheSourceAsync(eventId, cancellationToken);
+
+        public Task<StoredTriage?> FindAsync(string eventId, CancellationToken cancellationToken) => inner.FindAsync(eventId, cancellationToken);
+
+        public Task MarkDeadLetteredAsync(string eventId, CancellationToken cancellationToken) => inner.MarkDeadLetteredAsync(eventId, cancellationToken);
+
+        public Task<bool> TakeReplayAsync(string eventId, int replay, CancellationToken cancellationToken) => inner.TakeReplayAsync(eventId, replay, cancellationToken);
+
+        public Task<bool> RecordCompletedAsync(Contracts.TriageCompleted result, CancellationToken cancellationToken) => inner.RecordCompletedAsync(result, cancellationToken);
+    }
 }
