@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Triage.Platform.Bus;
 using Triage.Platform.Configuration;
 using Triage.Platform.Store;
 using Triage.Router.Routing;
@@ -54,6 +55,23 @@ internal sealed class VectorCacheHealthCheck(Triage.Router.Cache.IVectorIndex in
         {
             return HealthCheckResult.Unhealthy($"{index.Description}: {e.Message}");
         }
+    }
+}
+
+/// <summary>Every queue this process consumes has a consumer on RabbitMQ (see <see cref="ConsumerWatchdog"/>).</summary>
+internal sealed class ConsumersHealthCheck(ConsumerWatchdog watchdog) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var unconsumed = watchdog.Unconsumed
+            .Where(queue => queue.Value >= MissingConsumers.ChecksBeforeUnready)
+            .Select(queue => $"{queue.Key} ({queue.Value} checks)")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var restarts = watchdog.Restarts == 0 ? string.Empty : $"; {watchdog.Restarts} endpoint restart(s) so far";
+        return Task.FromResult(unconsumed.Count == 0
+            ? HealthCheckResult.Healthy($"every consumed queue has a consumer{restarts}")
+            : HealthCheckResult.Unhealthy($"no consumer on RabbitMQ for {string.Join(", ", unconsumed)}{restarts}"));
     }
 }
 

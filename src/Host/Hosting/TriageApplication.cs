@@ -99,6 +99,11 @@ public static class TriageApplication
         }
 
         services.AddTriageBus(options, roles);
+        if (options.Bus.UsesRabbitMq && roles.Count > 0)
+        {
+            health.AddCheck<ConsumersHealthCheck>("consumers", tags: ["ready"]);
+        }
+
         if (settings.Roles.HasFlag(TriageRoles.Ingest) && options.Bus.UsesRabbitMq)
         {
             // After the bus: hosted services start in order, and the bus declares the raw queue it consumes.

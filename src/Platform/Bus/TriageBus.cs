@@ -29,6 +29,9 @@ public static class TriageBus
         {
             // Registered before the bus so that the queues exist before any role sends or consumes.
             services.AddHostedService<RabbitMqTopology>();
+            services.AddSingleton<ConsumerWatchdog>();
+            services.AddReceiveEndpointObserver(provider => provider.GetRequiredService<ConsumerWatchdog>());
+            services.AddHostedService(provider => provider.GetRequiredService<ConsumerWatchdog>());
         }
 
         services.AddMassTransit(bus =>

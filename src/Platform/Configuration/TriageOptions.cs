@@ -222,6 +222,13 @@ public sealed class BusOptions
     public string? RabbitMq { get; set; }
 
     public bool UsesRabbitMq => !string.IsNullOrWhiteSpace(RabbitMq);
+
+    /// <summary>
+    /// How often each process checks on RabbitMQ that the queues it consumes have a consumer; a queue without one for
+    /// three checks in a row while the broker answers gets its receive endpoint restarted. 0 turns the check off.
+    /// </summary>
+    [ConfigurationKeyName("consumer_check_seconds")]
+    public int ConsumerCheckSeconds { get; set; } = 5;
 }
 
 public sealed class StoreOptions

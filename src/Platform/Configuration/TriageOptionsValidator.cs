@@ -254,6 +254,11 @@ public static class TriageOptionsValidator
             errors.Add(("bus.rabbitmq", $"'{Redact(amqp)}' is not an amqp:// or amqps:// URI"));
         }
 
+        if (options.Bus.ConsumerCheckSeconds is < 0 or > 3600)
+        {
+            errors.Add(("bus.consumer_check_seconds", "must be from 0 (off) to 3600"));
+        }
+
         if (options.Cache.Qdrant.Url is { Length: > 0 } qdrant && !Uri.TryCreate(qdrant, UriKind.Absolute, out _))
         {
             errors.Add(("cache.qdrant.url", $"'{qdrant}' is not an absolute URL"));

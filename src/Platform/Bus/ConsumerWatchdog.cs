@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+using Triage.Platform.Configuration;
+
+namespace Triage.Platform.Bus;
+
+/// <summary>
+/// Restarts a receive endpoint that has lost its consumer without noticing. After RabbitMQ restarts under load,
+/// MassTransit 8.5 can report an endpoint ready while the broker lists no consumer on its queue, and nothing restarts
+/// it: the queue fills while the process looks healthy. Every <c>bus.consumer_check_seconds</c> this reads the
+/// consumer count of each queue the process consumes, with a passive declare on a connection of its own; a queue
+/// found without a consumer <see cref="MissingConsumers.ChecksBeforeRestart"/> times in a row while the broker
+/// answers has its endpoint stopped and started again, and readiness names it until a consumer is back.
+/// </summary>
+/// <remarks>
+/// The count is the queue's, not this process's: where several processes consume one queue, a consumer lost by one of
+/// them goes unseen as long as another consumes. Work is then slower, never stuck.
+/// </remarks>
+public sealed partial class ConsumerWatchdog(TriageOptions options, ILogger<ConsumerWatchdog> logger)
+    : BackgroundService, IReceiveEndpointObserver
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<string, IReceiveEndpoint> endpoints = new(StringComparer.Ordinal);
+    private readonly MissingConsumers missing = new();
+
+    /// <summary>Queues this process consumes that had no consumer at the last check, with how many checks in a row.</summary>
+    public IReadOnlyDictionary<string, int> Unconsumed => missing.Current;
+
+    /// <summary>Receive endpoints this process restarted because their queue had lost its consumer.</summary>
+    public int Restarts { get; private set; }
+
+    public Task Ready(ReceiveEndpointReady ready)
+    {
+        if (ready.IsStarted && QueueOf(ready.InputAddress) is { } queue)
+        {
+            endpoints[queue] = ready.ReceiveEndpoint;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
+
+    public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
+
+    public Task Faulted(ReceiveEndpointFaulted faulted) => Task.CompletedTask;
+
+    /// <summary>The queue of one of the gateway's own endpoints (triage-…); null for MassTransit's temporary ones.</summary>
+    public static string? QueueOf(Uri inputAddress)
+    {
+        ArgumentNullException.ThrowIfNull(inputAddress);
+        var queue = inputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+        return queue is not null && queue.StartsWith("triage-", StringComparison.Ordinal) ? queue : null;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Bus.UsesRabbitMq || options.Bus.ConsumerCheckSeconds <= 0)
+        {
+            return;
+        }
+
+        var factory = new ConnectionFactory { Uri = new Uri(options.Bus.RabbitMq!), ClientProvidedName = "triage-consumer-check" };
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Bus.ConsumerCheckSeconds));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            if (endpoints.IsEmpty)
+            {
+                continue;
+            }
+
+            if (await CountConsumersAsync(factory, stoppingToken) is not { } counts)
+            {
+                // The broker does not answer: MassTransit reconnects on its own, and readiness already says so.
+                missing.BrokerUnreachable();
+                continue;
+            }
+
+            foreach (var queue in missing.Observe(counts))
+            {
+                await RestartAsync(queue, stoppingToken);
+            }
+        }
+    }
+
+    private async Task<Dictionary<string, uint>?> CountConsumersAsync(ConnectionFactory factory, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+            var counts = new Dictionary<string, uint>(StringComparer.Ordinal);
+            foreach (var queue in endpoints.Keys)
+            {
+                // A missing queue closes its channel: one channel each. Missing counts as no consumer: a restarted
+                // endpoint declares its queue again.
+                await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+                try
+                {
+                    counts[queue] = (await channel.QueueDeclarePassiveAsync(queue, cancellationToken)).ConsumerCount;
+                }
+                catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
+                {
+                    counts[queue] = 0;
+                }
+            }
+
+            return counts;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogUnreadable(logger, e.Message);
+            return null;
+        }
+    }
+
+    private async Task RestartAsync(string queue, CancellationToken stoppingToken)
+    {
+        if (!endpoints.TryGetValue(queue, out var endpoint))
+        {
+            return;
+        }
+
+        LogRestarting(logger, queue, MissingConsumers.ChecksBeforeRestart, options.Bus.ConsumerCheckSeconds);
+        try
+        {
+            using (var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+            {
+                stop.CancelAfter(StopTimeout);
+                await endpoint.Stop(stop.Token);
+            }
+
+            endpoint.Start(stoppingToken);
+            Restarts++;
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Left to readiness, which names the queue: an orchestrator replaces the process.
+            LogRestartFailed(logger, e, queue);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read consumer counts from RabbitMQ: {Reason}")]
+    private static partial void LogUnreadable(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Queue {Queue} has had no consumer for {Checks} checks {Seconds} s apart while RabbitMQ answers; restarting its receive endpoint")]
+    private static partial void LogRestarting(ILogger logger, string queue, int checks, int seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not restart the receive endpoint of {Queue}; readiness reports it")]
+    private static partial void LogRestartFailed(ILogger logger, Exception exception, string queue);
+}
+
+/// <summary>Which consumed queues had no consumer at how many checks in a row, and when to restart their endpoint.</summary>
+public sealed class MissingConsumers
+{
+    /// <summary>Checks in a row without a consumer before the endpoint is restarted: MassTransit gets the first two.</summary>
+    public const int ChecksBeforeRestart = 3;
+
+    /// <summary>Checks in a row without a consumer from which readiness reports the queue: one is a consumer between channels.</summary>
+    public const int ChecksBeforeUnready = 2;
+
+    private readonly ConcurrentDictionary<string, int> misses = new(StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, int> Current => misses;
+
+    /// <summary>Takes one check's consumer counts; returns the queues whose endpoint should be restarted now.</summary>
+    public IReadOnlyList<string> Observe(IReadOnlyDictionary<string, uint> consumers)
+    {
+        ArgumentNullException.ThrowIfNull(consumers);
+        var restart = new List<string>();
+        foreach (var (queue, count) in consumers)
+        {
+            if (count > 0)
+            {
+                misses.TryRemove(queue, out _);
+                continue;
+            }
+
+            // Every third check in a row: a restarted endpoint gets as long as MassTransit had to get its consumer back.
+            var inARow = misses.AddOrUpdate(queue, 1, (_, before) => before + 1);
+            if (inARow % ChecksBeforeRestart == 0)
+            {
+                restart.Add(queue);
+            }
+        }
+
+        return restart;
+    }
+
+    /// <summary>While the broker does not answer nothing is counted: MassTransit is reconnecting.</summary>
+    public void BrokerUnreachable() => misses.Clear();
+}
