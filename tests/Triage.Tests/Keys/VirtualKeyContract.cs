@@ -329,31 +329,9 @@ public sealed class PostgresVirtualKeyTests : VirtualKeyContract
     /// <summary>Every row of every table of the database, as PostgreSQL prints it.</summary>
     protected override async Task<string> DumpAsync()
     {
-        await using var connection = new Npgsql.NpgsqlConnection(database!.ConnectionString);
-        await connection.OpenAsync();
-        var tables = new List<string>();
-        await using (var list = new Npgsql.NpgsqlCommand("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", connection))
-        await using (var reader = await list.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                tables.Add(reader.GetString(0));
-            }
-        }
-
+        var (tables, rows) = await database!.DumpAsync();
         Assert.Contains("key_secrets", tables);
-        var dump = new System.Text.StringBuilder();
-        foreach (var table in tables)
-        {
-            await using var rows = new Npgsql.NpgsqlCommand($"SELECT t::text FROM \"{table}\" t", connection);
-            await using var reader = await rows.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                dump.AppendLine(reader.GetString(0));
-            }
-        }
-
-        return dump.ToString();
+        return rows;
     }
 
     protected override async Task DropStoreAsync()
