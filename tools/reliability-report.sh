@@ -122,6 +122,20 @@ duration=$(( $(date -d "$finish" +%s) - $(date -d "$start" +%s) ))
       echo "| \`${test#Triage.Tests.Abuse.}\` | $outcome | $time | $(cell "$message") |"
     done <<<"$abuse"
   fi
+  echo
+  echo "## Soak"
+  echo
+  soak=docs/soak-last.txt
+  if [ -f "$soak" ]; then
+    echo "\`tools/soak.sh\` runs the distributed gateway (ingest, router and workers as processes) under a steady load with a"
+    echo "provider flapping every minute; it is run by hand, not by this script. Its last run, as kept in \`$soak\`:"
+    echo
+    echo '```'
+    cat "$soak"
+    echo '```'
+  else
+    echo "No soak run is recorded (\`tools/soak.sh --minutes 10 | tee $soak\` records one)."
+  fi
 } >"$report"
 
 echo "Wrote $report"

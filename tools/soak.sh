@@ -8,6 +8,7 @@
 #   tools/soak.sh                      # 10 minutes at 5 failures/s
 #   tools/soak.sh --minutes 2 --rate 10 --flap-seconds 30
 #   tools/soak.sh --keep               # keep the vhost, the database and the roles' logs
+#   tools/soak.sh | tee docs/soak-last.txt   # the run tools/reliability-report.sh puts in docs/reliability.md
 #
 # Needs the .NET SDK, RabbitMQ with its management plugin and PostgreSQL as the tests do (TRIAGE_TEST_RABBITMQ,
 # TRIAGE_TEST_RABBITMQ_MANAGEMENT, TRIAGE_TEST_POSTGRES; .ci/run sets them up). Exits 1 when the count does not hold.
