@@ -135,7 +135,7 @@ public static partial class BuildFailuresApi
     /// <summary>
     /// The one way a read failure enters the gateway, whoever sent it (a build step, a webhook): its problems as 400 or
     /// 422, the key's admission (403, 429, 402), then queued in the store and published (202), or 503 when the broker
-    /// does not confirm. A known event id is a duplicate and publishes nothing.
+    /// does not confirm. A known event id is a duplicate and publishes nothing; with keys, another team's is a 409.
     /// </summary>
     internal static async Task<Results<Accepted<TriageStatusDocument>, ValidationProblem, ProblemHttpResult>> AdmitAndPublishAsync(
         ReadResult read,
@@ -172,6 +172,18 @@ public static partial class BuildFailuresApi
         var location = $"/v1/triages/{Uri.EscapeDataString(failure.EventId)}";
         if (!await ingest.Store.TryAddQueuedAsync(failure, cancellationToken))
         {
+            if (key is not null && await ingest.Ledger.TeamOfAsync(failure.EventId, cancellationToken) != key.Team)
+            {
+                // Another team's failure (or one accepted without a key) holds the id: answering it as a duplicate
+                // would drop this team's failure without a word and show it the other one's status.
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status409Conflict,
+                    title: "Event id already taken",
+                    detail: $"the event id '{failure.EventId}' belongs to a failure your team did not send; event ids are "
+                        + "unique across the gateway, so make yours unique to your team (prefix them with your CI's host or job)",
+                    extensions: new Dictionary<string, object?> { ["field"] = "eventId" });
+            }
+
             var known = await ingest.Store.FindAsync(failure.EventId, cancellationToken);
             return TypedResults.Accepted(location, new TriageStatusDocument(failure.EventId, known?.Status ?? TriageStatus.Queued, Duplicate: true));
         }

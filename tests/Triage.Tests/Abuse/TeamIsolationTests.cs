@@ -84,23 +84,19 @@ public sealed class TeamIsolationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Waiting_on_another_teams_event_id_answers_the_duplicate_without_its_triage()
+    public async Task Another_teams_event_id_is_refused_as_taken_without_its_status_or_triage()
     {
         var document = Samples.CompileError();
-        var id = await TriagedAsync(alpha, document);
+        await TriagedAsync(alpha, document);
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/build-failures?wait=5s")
-        {
-            Content = new StringContent(document.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", beta);
-        using var response = await http.SendAsync(request);
+        using var response = await PostAsync(document, beta);
+        using var again = await PostAsync(document, alphaToo);
 
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var answer = await response.JsonAsync();
-        Assert.Equal(id, answer["id"]!.GetValue<string>());
-        Assert.True(answer["duplicate"]!.GetValue<bool>());
-        Assert.Null(answer["summary"]);
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.Equal("eventId", problem["field"]!.GetValue<string>());
+        Assert.Null(problem["summary"]);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
     }
 
     [Fact]
@@ -159,6 +155,17 @@ public sealed class TeamIsolationTests : IAsyncLifetime
         using var response = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return document["eventId"]!.GetValue<string>();
+    }
+
+    /// <summary>POSTs a failure with <c>?wait=5s</c>: a teammate's duplicate answers with the triage.</summary>
+    private async Task<HttpResponseMessage> PostAsync(JsonObject document, string bearer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/build-failures?wait=5s")
+        {
+            Content = new StringContent(document.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        return await http.SendAsync(request);
     }
 
     private Task<HttpResponseMessage> GetAsync(string path, string? bearer)
