@@ -42,8 +42,11 @@ public sealed class TriageDatabase
         }
 
         var file = Path.GetFullPath(store.Sqlite, baseDirectory);
-        var connection = new SqliteConnectionStringBuilder { DataSource = file, Cache = SqliteCacheMode.Shared, DefaultTimeout = 30 }.ToString();
-        var sqlite = new DbContextOptionsBuilder<SqliteTriageDbContext>().UseSqlite(connection).Options;
+        // A private cache, not a shared one: in shared-cache mode SQLite locks whole tables, so a reader blocks the recorder
+        // and Microsoft.Data.Sqlite answers SQLITE_LOCKED by sleeping its thread 150 ms; with WAL and a private cache readers
+        // never block the writer, and writers queue in SQLite's own busy handler (SqliteBusyTimeout).
+        var connection = new SqliteConnectionStringBuilder { DataSource = file, DefaultTimeout = 30 }.ToString();
+        var sqlite = new DbContextOptionsBuilder<SqliteTriageDbContext>().UseSqlite(connection).AddInterceptors(SqliteBusyTimeout.Instance).Options;
         return new TriageDatabase($"SQLite {file}", () => new SqliteTriageDbContext(sqlite)) { File = file };
     }
 
