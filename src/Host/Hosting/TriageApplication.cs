@@ -71,6 +71,7 @@ public static class TriageApplication
         services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(TriageDatabase.From(options.Store, options.BaseDirectory));
+        services.AddSingleton<RecordedTriages>();
         services.AddSingleton<ITriageStore, EfTriageStore>();
         services.AddSingleton<TriageMetrics>();
         services.AddVirtualKeys();

@@ -76,13 +76,7 @@ public static partial class BuildFailuresApi
             };
         }
 
-        if (key is not null && accepted.Duplicate && await ingest.Ledger.TeamOfAsync(accepted.Id, cancellationToken) != key.Team)
-        {
-            // Another team's failure under the same event id: its triage is not this caller's to wait for.
-            return queued;
-        }
-
-        var stored = await TriageWait.ForResultAsync(ingest.Store, accepted.Id, held, ingest.Time, cancellationToken);
+        var stored = await TriageWait.ForResultAsync(ingest.Store, ingest.Recorded, accepted.Id, held, ingest.Time, cancellationToken);
         return stored?.Result is { } triage
             ? TypedResults.Ok(triage)
             : TypedResults.Accepted(queued.Location, accepted with { Status = stored?.Status ?? accepted.Status });
@@ -296,6 +290,7 @@ public sealed record TriageStatusDocument(string Id, string Status, bool Duplica
 /// <summary>What every way into Ingest needs to admit and publish a failure, bound per request with [AsParameters].</summary>
 public sealed class IngestServices(
     ITriageStore store,
+    RecordedTriages recorded,
     IPublishEndpoint bus,
     TriageOptions options,
     TimeProvider time,
@@ -305,6 +300,9 @@ public sealed class IngestServices(
     ILoggerFactory loggers)
 {
     public ITriageStore Store { get; } = store;
+
+    /// <summary>Wakes a request held open by <c>?wait=</c> when this process records its triage.</summary>
+    public RecordedTriages Recorded { get; } = recorded;
 
     public IPublishEndpoint Bus { get; } = bus;
 

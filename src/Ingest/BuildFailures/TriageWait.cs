@@ -52,29 +52,47 @@ public static partial class TriageWait
 
     /// <summary>
     /// Reads the stored triage until it has a result, is dead-lettered (no result will come without a replay) or
-    /// <paramref name="wait"/> is over; the last state read, or null when the store does not know the id. Ends, by
-    /// cancellation, as soon as the caller hangs up.
+    /// <paramref name="wait"/> is over; the last state read, or null when the store does not know the id. Woken as soon
+    /// as this process records the outcome; one recorded by another process is found by polling, fast and then calmer.
+    /// Ends, by cancellation, as soon as the caller hangs up.
     /// </summary>
-    public static async Task<StoredTriage?> ForResultAsync(ITriageStore store, string eventId, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<StoredTriage?> ForResultAsync(
+        ITriageStore store, RecordedTriages recorded, string eventId, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + wait;
         var delay = FirstPoll;
-        while (true)
+        var watch = recorded.Listen(eventId);
+        try
         {
-            var stored = await store.FindAsync(eventId, cancellationToken);
-            if (stored is null or { Result: not null } or { Status: TriageStatus.DeadLettered })
+            while (true)
             {
-                return stored;
-            }
+                var stored = await store.FindAsync(eventId, cancellationToken);
+                if (stored is null or { Result: not null } or { Status: TriageStatus.DeadLettered })
+                {
+                    return stored;
+                }
 
-            var left = deadline - time.GetUtcNow();
-            if (left <= TimeSpan.Zero)
-            {
-                return stored;
-            }
+                var left = deadline - time.GetUtcNow();
+                if (left <= TimeSpan.Zero)
+                {
+                    return stored;
+                }
 
-            await Task.Delay(delay < left ? delay : left, time, cancellationToken);
-            delay = delay * 2 < SlowestPoll ? delay * 2 : SlowestPoll;
+                if (watch.Recorded.IsCompleted)
+                {
+                    // Dead-lettered and queued again by a replay before the read: listen for its next outcome.
+                    watch.Dispose();
+                    watch = recorded.Listen(eventId);
+                }
+
+                await Task.WhenAny(watch.Recorded, Task.Delay(delay < left ? delay : left, time, cancellationToken));
+                cancellationToken.ThrowIfCancellationRequested();
+                delay = delay * 2 < SlowestPoll ? delay * 2 : SlowestPoll;
+            }
+        }
+        finally
+        {
+            watch.Dispose();
         }
     }
 

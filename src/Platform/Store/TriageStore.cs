@@ -43,7 +43,8 @@ public sealed record StoredTriage(string EventId, string Status, DateTimeOffset 
 public sealed record CacheSource(string Route, string? Repository, string Excerpt);
 
 /// <summary>The store on EF Core: the same code for PostgreSQL and SQLite.</summary>
-public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
+/// <param name="recorded">Told of every outcome this store records, for the requests waiting on one; none outside a gateway.</param>
+public sealed class EfTriageStore(TriageDatabase database, RecordedTriages? recorded = null) : ITriageStore
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -108,8 +109,12 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
     public async Task MarkDeadLetteredAsync(string eventId, CancellationToken cancellationToken)
     {
         await using var db = database.CreateContext();
-        await db.Triages.Where(t => t.EventId == eventId && t.Status != TriageStatus.Completed)
+        var marked = await db.Triages.Where(t => t.EventId == eventId && t.Status != TriageStatus.Completed)
             .ExecuteUpdateAsync(set => set.SetProperty(t => t.Status, TriageStatus.DeadLettered), cancellationToken);
+        if (marked > 0)
+        {
+            recorded?.Recorded(eventId);
+        }
     }
 
     public async Task<bool> TakeReplayAsync(string eventId, int replay, CancellationToken cancellationToken)
@@ -154,6 +159,7 @@ public sealed class EfTriageStore(TriageDatabase database) : ITriageStore
                 cancellationToken);
         if (updated == 1)
         {
+            recorded?.Recorded(result.EventId);
             return true;
         }
 

@@ -368,7 +368,7 @@ public sealed class WebhooksTests : IAsyncLifetime
 
         var started = Stopwatch.GetTimestamp();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => TriageWait.ForResultAsync(gateway.Store, "never-triaged", TimeSpan.FromSeconds(60), TimeProvider.System, hangUp.Token));
+            () => TriageWait.ForResultAsync(gateway.Store, new RecordedTriages(), "never-triaged", TimeSpan.FromSeconds(60), TimeProvider.System, hangUp.Token));
 
         Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(5));
     }

@@ -30,4 +30,19 @@ public static class Samples
         Log = log,
         ReceivedAt = DateTimeOffset.UtcNow,
     };
+
+    /// <summary>A result of <paramref name="provider"/> for the failure <paramref name="eventId"/>, for tests of what stores results.</summary>
+    public static TriageCompleted Result(string eventId, string provider) => new()
+    {
+        EventId = eventId,
+        Route = "build_triage",
+        Summary = "s",
+        Category = TriageCategory.TestFailure,
+        SuspectedCause = "c",
+        Provider = provider,
+        Model = "m",
+        Usage = new TokenUsage(100, 20),
+        CostUsd = 0.0012m,
+        CompletedAt = DateTimeOffset.UtcNow,
+    };
 }

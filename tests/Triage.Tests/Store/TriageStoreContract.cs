@@ -100,19 +100,7 @@ public abstract class TriageStoreContract : IAsyncLifetime
 
     private static BuildFailed Failure() => Infrastructure.Samples.Failure("log", "store-" + Guid.NewGuid().ToString("N"));
 
-    private static TriageCompleted Result(string eventId, string provider) => new()
-    {
-        EventId = eventId,
-        Route = "build_triage",
-        Summary = "s",
-        Category = TriageCategory.TestFailure,
-        SuspectedCause = "c",
-        Provider = provider,
-        Model = "m",
-        Usage = new TokenUsage(100, 20),
-        CostUsd = 0.0012m,
-        CompletedAt = DateTimeOffset.UtcNow,
-    };
+    private static TriageCompleted Result(string eventId, string provider) => Infrastructure.Samples.Result(eventId, provider);
 }
 
 public sealed class SqliteTriageStoreTests : TriageStoreContract, IDisposable
