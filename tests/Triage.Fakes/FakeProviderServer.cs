@@ -2,12 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Triage.Fakes;
 
@@ -112,15 +107,13 @@ public sealed class FakeProviderServer : IAsyncDisposable
 
     public static async Task<FakeProviderServer> StartAsync(WireFormat format = WireFormat.OpenAi)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var server = new FakeProviderServer(app, format);
-        app.MapPost(format == WireFormat.Anthropic ? "/v1/messages" : "/v1/chat/completions", server.HandleAsync);
-        await app.StartAsync();
-        var root = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.BaseUrl = format == WireFormat.Anthropic ? root : root + "/v1";
+        FakeProviderServer? server = null;
+        var (_, root) = await LoopbackApp.StartAsync(app =>
+        {
+            server = new FakeProviderServer(app, format);
+            app.MapPost(format == WireFormat.Anthropic ? "/v1/messages" : "/v1/chat/completions", server.HandleAsync);
+        });
+        server!.BaseUrl = format == WireFormat.Anthropic ? root : root + "/v1";
         return server;
     }
 

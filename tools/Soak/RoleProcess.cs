@@ -1,56 +1,46 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
+using Triage.Fakes;
 
 namespace Triage.Soak;
 
 /// <summary>One role of the gateway as an operator runs it: <c>triage run --roles ROLE</c>, its output in a log file.</summary>
 internal sealed class RoleProcess : IAsyncDisposable
 {
-    private readonly Process process;
-    private readonly StreamWriter log;
+    private readonly LocalProcess process;
 
-    private RoleProcess(string role, Process process, Uri address, StreamWriter log)
+    private RoleProcess(string role, LocalProcess process, Uri address)
     {
         Role = role;
         this.process = process;
         Address = address;
-        this.log = log;
-        process.OutputDataReceived += (_, e) => Write(e.Data);
-        process.ErrorDataReceived += (_, e) => Write(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
     }
 
     public string Role { get; }
 
     public Uri Address { get; }
 
+    public bool HasExited => process.HasExited;
+
     public static async Task<RoleProcess> StartAsync(string triage, string role, string configuration, string folder)
     {
-        var address = new Uri($"http://127.0.0.1:{FreePort()}");
-        var start = new ProcessStartInfo("dotnet")
+        var address = new Uri($"http://127.0.0.1:{LocalProcess.FreePort()}");
+        var process = LocalProcess.Start(
+            $"triage --roles {role}",
+            "dotnet",
+            [triage, "run", "--roles", role, "--config", configuration, "--urls", address.ToString()],
+            folder,
+            logFile: Path.Combine(folder, role + ".log"));
+        var started = new RoleProcess(role, process, address);
+        try
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = folder,
-        };
-        foreach (var argument in new[] { triage, "run", "--roles", role, "--config", configuration, "--urls", address.ToString() })
+            await process.WaitUntilAnswersAsync(address, "/readyz", TimeSpan.FromSeconds(90));
+        }
+        catch
         {
-            start.ArgumentList.Add(argument);
+            await started.DisposeAsync();
+            throw;
         }
 
-        // The process reads only the configuration it is given.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("TRIAGE_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
-
-        var log = new StreamWriter(Path.Combine(folder, role + ".log")) { AutoFlush = true };
-        var started = new RoleProcess(role, Process.Start(start)!, address, log);
-        await started.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
         return started;
     }
 
@@ -62,8 +52,6 @@ internal sealed class RoleProcess : IAsyncDisposable
         return Math.Round(kib / 1024.0, 1);
     }
 
-    public bool HasExited => process.HasExited;
-
     /// <summary>The sum of a counter over every label set on the role's <c>/metrics</c>; 0 when it has none yet.</summary>
     public async Task<double> CounterAsync(string name)
     {
@@ -74,67 +62,5 @@ internal sealed class RoleProcess : IAsyncDisposable
             .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
     }
 
-    private async Task WaitUntilReadyAsync(TimeSpan timeout)
-    {
-        using var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"triage --roles {Role} exited with {process.ExitCode}; see {Role}.log");
-            }
-
-            try
-            {
-                using var ready = await http.GetAsync("/readyz");
-                if (ready.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(250);
-        }
-
-        throw new TimeoutException($"triage --roles {Role} was not ready within {timeout.TotalSeconds:0} s; see {Role}.log");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private void Write(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (log)
-        {
-            log.WriteLine(line);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-
-        process.Dispose();
-        lock (log)
-        {
-            log.Dispose();
-        }
-    }
+    public ValueTask DisposeAsync() => process.DisposeAsync();
 }

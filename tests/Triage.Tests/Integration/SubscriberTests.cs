@@ -7,9 +7,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -71,7 +68,7 @@ public sealed class SubscriberTests : DistributedGatewayTest
     [SkippableFact]
     public async Task The_first_result_is_published_once_as_plain_JSON_on_triage_completed_json()
     {
-        await using var subscriber = await RawSubscriber.BindAsync(Broker.Uri, BusTopology.CompletedJsonExchange);
+        await using var subscriber = await ExchangeSubscriber.BindAsync(Broker.Uri, BusTopology.CompletedJsonExchange);
         var id = await PostAsync(Samples.CompileError());
         var triage = await Gateway.Http.WaitForTriageAsync(id);
 
@@ -81,8 +78,8 @@ public sealed class SubscriberTests : DistributedGatewayTest
         Assert.Equal(id, message.Properties.MessageId);
         Assert.Equal(nameof(TriageCompleted), message.Properties.Type);
         Assert.Equal(DeliveryModes.Persistent, message.Properties.DeliveryMode);
-        Assert.Equal(id, JsonNode.Parse(message.Body)!["eventId"]!.GetValue<string>());
-        var published = JsonSerializer.Deserialize<TriageCompleted>(message.Body, JsonSerializerOptions.Web)!;
+        Assert.Equal(id, JsonNode.Parse(message.Text)!["eventId"]!.GetValue<string>());
+        var published = JsonSerializer.Deserialize<TriageCompleted>(message.Text, JsonSerializerOptions.Web)!;
         Assert.Equal(id, published.EventId);
         Assert.Equal(triage.Summary, published.Summary);
 
@@ -98,13 +95,13 @@ public sealed class SubscriberTests : DistributedGatewayTest
     [SkippableFact]
     public async Task A_subscriber_of_triage_triage_completed_without_MassTransit_receives_the_envelope()
     {
-        await using var subscriber = await RawSubscriber.BindAsync(Broker.Uri, BusTopology.TriageCompletedExchange);
+        await using var subscriber = await ExchangeSubscriber.BindAsync(Broker.Uri, BusTopology.TriageCompletedExchange);
         var id = await PostAsync(Samples.CompileError());
 
         var message = await subscriber.NextAsync();
 
         Assert.Equal("application/vnd.masstransit+json", message.Properties.ContentType);
-        var envelope = JsonNode.Parse(message.Body)!;
+        var envelope = JsonNode.Parse(message.Text)!;
         Assert.Contains("urn:message:Triage.Contracts:TriageCompleted", envelope["messageType"]!.AsArray().Select(t => t!.GetValue<string>()));
         Assert.Equal(id, envelope["message"]!["eventId"]!.GetValue<string>());
     }
@@ -202,55 +199,6 @@ public sealed class SubscriberTests : DistributedGatewayTest
         }
     }
 
-    /// <summary>A subscriber with nothing but RabbitMQ.Client: its own queue, bound to one exchange.</summary>
-    private sealed class RawSubscriber : IAsyncDisposable
-    {
-        private readonly IConnection connection;
-        private readonly IChannel channel;
-        private readonly string queue;
-
-        private RawSubscriber(IConnection connection, IChannel channel, string queue)
-        {
-            this.connection = connection;
-            this.channel = channel;
-            this.queue = queue;
-        }
-
-        public static async Task<RawSubscriber> BindAsync(string uri, string exchange)
-        {
-            var connection = await new ConnectionFactory { Uri = new Uri(uri) }.CreateConnectionAsync();
-            var channel = await connection.CreateChannelAsync();
-            var queue = (await channel.QueueDeclareAsync(string.Empty, durable: false, exclusive: true, autoDelete: true)).QueueName;
-            await channel.QueueBindAsync(queue, exchange, string.Empty);
-            return new RawSubscriber(connection, channel, queue);
-        }
-
-        public async Task<(IReadOnlyBasicProperties Properties, string Body)> NextAsync() =>
-            await NextOrNullAsync(TimeSpan.FromSeconds(30)) ?? throw new TimeoutException($"Nothing arrived on {queue} within 30 s.");
-
-        public async Task<(IReadOnlyBasicProperties Properties, string Body)?> NextOrNullAsync(TimeSpan wait)
-        {
-            var deadline = DateTime.UtcNow + wait;
-            do
-            {
-                if (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
-                {
-                    return (message.BasicProperties, Encoding.UTF8.GetString(message.Body.Span));
-                }
-
-                await Task.Delay(50);
-            }
-            while (DateTime.UtcNow < deadline);
-            return null;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await channel.DisposeAsync();
-            await connection.DisposeAsync();
-        }
-    }
-
     /// <summary>The webhook outcomes the gateway counts on <c>triage.notifications</c>; only this class configures webhooks.</summary>
     private sealed class WebhookOutcomes : IDisposable
     {
@@ -318,13 +266,9 @@ public sealed class SubscriberTests : DistributedGatewayTest
 
         public static async Task<WebhookReceiver> StartAsync(Func<int, (int Status, string? RetryAfter)> reply)
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var receiver = new WebhookReceiver(builder.Build(), reply);
-            await receiver.app.StartAsync();
-            var root = receiver.app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            receiver.Url = root + "/hook";
+            WebhookReceiver? receiver = null;
+            var (_, root) = await LoopbackApp.StartAsync(app => receiver = new WebhookReceiver(app, reply));
+            receiver!.Url = root + "/hook";
             return receiver;
         }
 
