@@ -34,6 +34,7 @@ internal sealed class Errors
     {
         RefusedException refused => refused.Message,
         OperationCanceledException or TimeoutException => timedOut,
+        HttpRequestException { StatusCode: { } status } => $"HTTP {(int)status}",
         HttpRequestException http => $"HTTP request failed ({http.HttpRequestError})",
         _ => e.GetType().Name,
     });

@@ -10,23 +10,24 @@ internal static class MemoryScenario
 {
     public const string ScenarioName = "memory";
 
-    public static void Record(ScenarioReport report, IReadOnlyList<Usage> processes, int triages, string step)
+    /// <summary>Adds each process's figures under <paramref name="step"/>, CPU per 1,000 of what was completed (<paramref name="per"/>).</summary>
+    public static void Record(ScenarioReport report, IReadOnlyList<Usage> processes, int completed, string step, string per = "triages")
     {
         foreach (var process in processes)
         {
             var @case = $"{process.Process}, {step}";
             report.Add(@case, "peak RSS", "MiB", process.PeakMiB);
             report.Add(@case, "steady RSS", "MiB", process.SteadyMiB);
-            if (triages > 0)
+            if (completed > 0)
             {
-                report.Add(@case, "CPU per 1,000 triages", "s", process.CpuSeconds * 1000 / triages);
+                report.Add(@case, $"CPU per 1,000 {per}", "s", process.CpuSeconds * 1000 / completed);
             }
         }
 
         var gateway = processes.Where(p => !p.Process.StartsWith("bench", StringComparison.Ordinal)).ToList();
-        if (gateway.Count > 1 && triages > 0)
+        if (gateway.Count > 1 && completed > 0)
         {
-            report.Add($"all roles, {step}", "CPU per 1,000 triages", "s", gateway.Sum(p => p.CpuSeconds) * 1000 / triages);
+            report.Add($"all roles, {step}", $"CPU per 1,000 {per}", "s", gateway.Sum(p => p.CpuSeconds) * 1000 / completed);
         }
 
         report.Note("peak = VmHWM since the process started; steady = median VmRSS over the second half of the step; CPU = utime + stime over the step; "

@@ -13,6 +13,8 @@ namespace Triage.Bench.Gateway;
 /// runs in the same run: at concurrency 1 the three paths take turns call by call; at 32 they take turns path by path.
 /// The two gateways do different work (Portkey forwards one chat call; this one queues, routes, prompts, validates and
 /// stores a triage), so the figure is what a caller waits for beyond the upstream, not a like-for-like cost.
+/// Then Portkey alone takes the throughput scenario's open-loop steps, with its node process's memory and CPU: its
+/// ceiling and footprint, to set beside this gateway's from the throughput and memory scenarios.
 /// </summary>
 internal sealed class PeerScenario(GatewayLab lab) : GatewayScenario(lab)
 {
@@ -29,6 +31,7 @@ internal sealed class PeerScenario(GatewayLab lab) : GatewayScenario(lab)
     private readonly List<(string Name, Func<int, CancellationToken, Task<double>> Call)> paths = [];
     private HttpClient? upstream;
     private HttpClient? portkey;
+    private LocalProcess? portkeyProcess;
 
     public override string Name => ScenarioName;
 
@@ -89,6 +92,20 @@ internal sealed class PeerScenario(GatewayLab lab) : GatewayScenario(lab)
             }
         }
 
+        if (portkeyProcess is not null)
+        {
+            // Portkey keeps no queue to drain between steps: a pause lets the calls the last step gave up on finish.
+            await OfferedLoad.RunAsync(
+                Options,
+                report,
+                caller: $"{Portkey}, ",
+                [portkeyProcess],
+                settle: token => Task.Delay(TimeSpan.FromSeconds(1), token),
+                send: ForwardAsync,
+                recordUsage: (used, completed, rate) => MemoryScenario.Record(report, used, completed, $"{rate}/s", per: "requests"),
+                cancellationToken);
+        }
+
         report.Note($"n={Options.PeerCount} per path at c=1 (paths in turn, call by call); {Concurrency} callers × {Math.Max(1, Options.PeerCount / 10)} calls per path at c={Concurrency} (paths in turn); "
             + "added = path minus the direct call of the same run; ?wait answers once the stored triage is read back: the distributed Ingest polls the store "
             + "(from 10 ms, doubling to 200 ms) since another process records the result, the embedded gateway's recorder wakes the request");
@@ -137,7 +154,14 @@ internal sealed class PeerScenario(GatewayLab lab) : GatewayScenario(lab)
 
     private static Sample Timed(double milliseconds) => new(milliseconds, milliseconds, false);
 
-    private string Log(int number) => Lab.Failures[number % Lab.Failures.Count].Log;
+    private string Log(long number) => Lab.Failures[(int)(number % Lab.Failures.Count)].Log;
+
+    /// <summary>One chat call through Portkey, as the open-loop steps count it: done when its answer is read (the upstream's share is not known).</summary>
+    private async Task<Completion> ForwardAsync(long number, CancellationToken cancellationToken)
+    {
+        await FloorPipeline.CallAsync(portkey!, Log(number), cancellationToken);
+        return new Completion(Stopwatch.GetTimestamp(), ProviderDurationMs: 0, CacheHit: false);
+    }
 
     /// <summary>The build step's way: one request that answers 200 with the triage (a fresh one: no cache).</summary>
     private async Task<double> WaitForTriageAsync(IGatewayUnderTest gateway, int number, CancellationToken cancellationToken)
@@ -174,7 +198,9 @@ internal sealed class PeerScenario(GatewayLab lab) : GatewayScenario(lab)
         }
 
         // Portkey's OpenAI route, sent on to the fake upstream by its custom-host header (127.0.0.1 is a host it trusts).
-        portkey = Lab.Own(new DisposingClient(new HttpClient { BaseAddress = new Uri(address, "/v1/") })).Http;
+        // Connections capped as the gateway's client caps them: an open-loop step behind by seconds would open thousands.
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 2048 };
+        portkey = Lab.Own(new DisposingClient(new HttpClient(handler) { BaseAddress = new Uri(address, "/v1/") })).Http;
         portkey.DefaultRequestHeaders.Add("x-portkey-provider", "openai");
         portkey.DefaultRequestHeaders.Add("x-portkey-custom-host", Lab.Upstream.BaseUrl);
         portkey.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "sk-bench");
@@ -182,6 +208,7 @@ internal sealed class PeerScenario(GatewayLab lab) : GatewayScenario(lab)
         {
             await FloorPipeline.CallAsync(portkey, Log(0), cancellationToken);
             GatewayBench.Progress($"Portkey ready: {address}");
+            portkeyProcess = process;
             return null;
         }
         catch (HttpRequestException e)

@@ -1,3 +1,5 @@
+using Triage.Fakes;
+
 namespace Triage.Bench.Gateway;
 
 /// <summary>
@@ -42,15 +44,44 @@ internal static class OfferedLoad
     /// One step per rate of <see cref="GatewayOptions.Rates"/>, each after the gateway settled, with the processes'
     /// memory and CPU recorded under the step and <paramref name="scenario"/> when the memory scenario is selected.
     /// </summary>
-    public static async Task RunAsync(
+    public static Task RunAsync(
         GatewayLab lab,
         IGatewayUnderTest gateway,
         ScenarioReport report,
         string scenario,
         Func<long, string, byte[]> body,
+        CancellationToken cancellationToken) =>
+        RunAsync(
+            lab.Options,
+            report,
+            caller: string.Empty,
+            gateway.Processes,
+            gateway.SettleAsync,
+            Send(gateway, scenario, body),
+            (used, completed, rate) =>
+            {
+                if (lab.Options.Selected(MemoryScenario.ScenarioName))
+                {
+                    MemoryScenario.Record(lab.Report.For(MemoryScenario.ScenarioName), used, completed, $"{rate}/s {scenario}");
+                }
+            },
+            cancellationToken);
+
+    /// <summary>
+    /// The steps for any server the bench can send to (this gateway, or the peer's): <paramref name="caller"/> starts
+    /// each case's name ("Portkey, "), <paramref name="processes"/> are watched under every step and handed with the
+    /// requests completed in it to <paramref name="recordUsage"/>.
+    /// </summary>
+    public static async Task RunAsync(
+        GatewayOptions options,
+        ScenarioReport report,
+        string caller,
+        IReadOnlyList<LocalProcess> processes,
+        Func<CancellationToken, Task> settle,
+        Func<long, CancellationToken, Task<Completion>> send,
+        Action<IReadOnlyList<Usage>, int, int> recordUsage,
         CancellationToken cancellationToken)
     {
-        var options = lab.Options;
         var sustained = 0;
         int? overloadedAt = null;
         foreach (var rate in options.Rates)
@@ -58,20 +89,20 @@ internal static class OfferedLoad
             if (overloadedAt is { } lower)
             {
                 // It could not keep up with less: offering more measures nothing but a longer backlog.
-                report.Note($"{rate}/s not offered: {lower}/s already left more than {OpenLoop.GiveUpBehind.TotalSeconds:0} s of results outstanding");
+                report.Note($"{caller}{rate}/s not offered: {lower}/s already left more than {OpenLoop.GiveUpBehind.TotalSeconds:0} s of results outstanding");
                 continue;
             }
 
-            await gateway.SettleAsync(cancellationToken);
+            await settle(cancellationToken);
             OpenLoopResult result;
             IReadOnlyList<Usage> used;
-            await using (var usage = ProcessUsage.Watch(gateway.Processes))
+            await using (var usage = ProcessUsage.Watch(processes))
             {
-                result = await OpenLoop.RunAsync(rate, options.Duration, options.Drain, Send(gateway, scenario, body), cancellationToken);
+                result = await OpenLoop.RunAsync(rate, options.Duration, options.Drain, send, cancellationToken);
                 used = await usage.StopAsync();
             }
 
-            var @case = $"{rate}/s offered for {options.Duration.TotalSeconds:0} s";
+            var @case = $"{caller}{rate}/s offered for {options.Duration.TotalSeconds:0} s";
             report.Add(@case, "achieved", "/s", result.AchievedPerSecond);
             if (result.Latency is { } latency)
             {
@@ -92,13 +123,10 @@ internal static class OfferedLoad
 
             sustained = result.Sustained(P99BoundMs) ? Math.Max(sustained, rate) : sustained;
             overloadedAt = result.Overloaded ? rate : null;
-            if (options.Selected(MemoryScenario.ScenarioName))
-            {
-                MemoryScenario.Record(lab.Report.For(MemoryScenario.ScenarioName), used, result.Samples.Count, $"{rate}/s {scenario}");
-            }
+            recordUsage(used, result.Samples.Count, rate);
         }
 
-        report.Add($"highest rate sustained (p99 ≤ {P99BoundMs:0} ms)", "rate", "/s", sustained);
+        report.Add($"{caller}highest rate sustained (p99 ≤ {P99BoundMs:0} ms)", "rate", "/s", sustained);
         report.Note("open loop: sends go out on schedule whatever came back; latency counts from when each send was due; "
             + $"sustained = no error, achieved ≥ 95% of offered and p99 ≤ {P99BoundMs:0} ms (0: no rate tried was); a result missing "
             + $"{options.Drain.TotalSeconds:0} s after the last send counts as an error; a step stops sending once {OpenLoop.GiveUpBehind.TotalSeconds:0} s "
