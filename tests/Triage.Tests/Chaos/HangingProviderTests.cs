@@ -84,7 +84,7 @@ public sealed class HangingProviderTests(ITestOutputHelper output) : ChaosTest(o
         var settled = await StoredOutcomes.WaitForSettledAsync(Database, burst, TimeSpan.FromSeconds(60));
         var results = burst.Select(id => settled.TryGetValue(id, out var o) ? o.Result : null).OfType<TriageCompleted>().ToList();
         var allFailedOverIn = (results.Count > 0 ? results.Max(r => r.CompletedAt) : DateTimeOffset.UtcNow) - started;
-        var burstCalls = hangs.Connections.Count;
+        var burstCalls = hangs.Calls.Count;
 
         // The provider's break is over: the next failure probes it, and its pool must take the call.
         await Task.Delay(TimeSpan.FromMilliseconds(BreakMs * 2));
@@ -95,7 +95,7 @@ public sealed class HangingProviderTests(ITestOutputHelper output) : ChaosTest(o
         var (row, store) = await CountAsync(scenario, posted.Count, accepted, events, TimeSpan.FromSeconds(60), test);
 
         results = accepted.Select(id => store.TryGetValue(id, out var o) ? o.Result : null).OfType<TriageCompleted>().ToList();
-        var connections = hangs.Connections;
+        var connections = hangs.Calls;
         var longestHold = connections.Count > 0 ? connections.Max(c => c.Held) : TimeSpan.Zero;
         var firstAttempts = results.Select(r => r.AttemptHistory.FirstOrDefault()).OfType<AttemptOutcome>().ToList();
         var reasons = string.Join(" ", firstAttempts.Where(a => a.Provider == hanging).GroupBy(a => a.Outcome).OrderBy(g => g.Key).Select(g => $"{g.Key}:{g.Count()}"));
@@ -108,6 +108,7 @@ public sealed class HangingProviderTests(ITestOutputHelper output) : ChaosTest(o
         };
         row.With("timeoutMs", timeoutMs)
             .With("callsToHangingProvider", connections.Count)
+            .With("idlePooledConnections", hangs.Connections.Count - connections.Count)
             .With("callsOfTheProbe", connections.Count - burstCalls)
             .With("longestHeldMs", Math.Round(longestHold.TotalMilliseconds))
             .With("callsStillHeld", connections.Count(c => c.ClosedAt is null))
