@@ -109,6 +109,11 @@ public static class TriageApplication
         {
             // After the bus: hosted services start in order, and the bus declares the raw queue it consumes.
             services.AddHostedService<Triage.Ingest.Raw.RawBuildFailureListener>();
+            if (!settings.Roles.HasFlag(TriageRoles.Router))
+            {
+                // The results are recorded in another process: ?wait= hears of them from the broker.
+                services.AddHostedService<Triage.Ingest.BuildFailures.CompletedResultsListener>();
+            }
         }
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("triage"))

@@ -53,7 +53,7 @@ public static partial class TriageWait
     /// <summary>
     /// Reads the stored triage until it has a result, is dead-lettered (no result will come without a replay) or
     /// <paramref name="wait"/> is over; the last state read, or null when the store does not know the id. Woken as soon
-    /// as this process records the outcome; one recorded by another process is found by polling, fast and then calmer.
+    /// as <paramref name="recorded"/> hears of the outcome; one it does not hear of is found by polling, fast and then calmer.
     /// Ends, by cancellation, as soon as the caller hangs up.
     /// </summary>
     public static async Task<StoredTriage?> ForResultAsync(

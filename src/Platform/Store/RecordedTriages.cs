@@ -2,8 +2,9 @@ namespace Triage.Platform.Store;
 
 /// <summary>
 /// Tells the requests held open on a triage (<c>?wait=</c>) that this process just recorded its outcome, so that they
-/// read it at once instead of on their next poll. Only outcomes recorded in this process are seen: a waiter whose
-/// result another process records (Ingest apart from the recorder) still finds it by polling the store.
+/// read it at once instead of on their next poll: the store of this process tells it, and in an Ingest without a
+/// router so does the listener of <c>triage.completed.json</c>. A dead letter recorded by another process is found by
+/// polling the store.
 /// </summary>
 public sealed class RecordedTriages
 {

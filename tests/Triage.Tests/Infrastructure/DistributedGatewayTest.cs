@@ -17,6 +17,9 @@ public abstract class DistributedGatewayTest : IAsyncLifetime
     /// <summary>The whole triage.yaml the gateway was started with, to start it again.</summary>
     private string fullConfiguration = string.Empty;
 
+    /// <summary>The whole triage.yaml of the gateway, bus and store included: another process of the same gateway starts from it.</summary>
+    protected string GatewayConfiguration => fullConfiguration;
+
     /// <summary>What the gateway hosts: every role and pool unless a test says otherwise.</summary>
     protected virtual Triage.Host.Hosting.HostSettings Settings => Triage.Host.Hosting.HostSettings.All("http://127.0.0.1:0");
 
