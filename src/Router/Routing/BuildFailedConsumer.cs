@@ -109,11 +109,11 @@ public sealed partial class BuildFailedConsumer(
             deadline = null;
         }
 
-        // Marked, with the excerpt the cache will remember the result under, before the send: a fast provider's result
-        // must find it. A crash or a failed send in between redelivers the failure, which routes it again.
-        await store.MarkRoutedAsync(failure.EventId, cacheExcerpt, context.CancellationToken);
         try
         {
+            // Marked, with the excerpt the cache will remember the result under, before the send: a fast provider's
+            // result must find it. A crash or a failed send in between redelivers the failure, which routes it again.
+            await store.MarkRoutedAsync(failure.EventId, cacheExcerpt, context.CancellationToken);
             await dispatcher.DispatchAsync(context, view, redacted, [], deadline, lastFailure: null);
         }
         catch
