@@ -3,7 +3,6 @@ using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
 using Triage.Platform.Configuration;
 
 namespace Triage.Platform.Bus;
@@ -93,23 +92,12 @@ public sealed partial class ConsumerWatchdog(TriageOptions options, ILogger<Cons
         try
         {
             await using var connection = await factory.CreateConnectionAsync(cancellationToken);
-            var counts = new Dictionary<string, uint>(StringComparer.Ordinal);
-            foreach (var queue in endpoints.Keys)
-            {
-                // A missing queue closes its channel: one channel each. Missing counts as no consumer: a restarted
-                // endpoint declares its queue again.
-                await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-                try
-                {
-                    counts[queue] = (await channel.QueueDeclarePassiveAsync(queue, cancellationToken)).ConsumerCount;
-                }
-                catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
-                {
-                    counts[queue] = 0;
-                }
-            }
+            var queues = endpoints.Keys.ToList();
+            var readings = await QueueReadings.ReadAsync(connection, queues, cancellationToken);
 
-            return counts;
+            // Missing counts as no consumer: a restarted endpoint declares its queue again.
+            return queues.ToDictionary(
+                queue => queue, queue => readings.TryGetValue(queue, out var reading) ? reading.Consumers : 0u, StringComparer.Ordinal);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -38,15 +38,14 @@ public sealed partial class QueueDepthMetrics(TriageOptions options, ILogger<Que
             try
             {
                 await using var connection = await factory.CreateConnectionAsync(stoppingToken);
+                var readings = await QueueReadings.ReadAsync(connection, queues, stoppingToken);
                 foreach (var queue in queues)
                 {
-                    // A queue that is missing closes its channel: one channel each, and the others are still read.
-                    await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
-                    try
+                    if (readings.TryGetValue(queue, out var reading))
                     {
-                        depths[queue] = (await channel.QueueDeclarePassiveAsync(queue, stoppingToken)).MessageCount;
+                        depths[queue] = reading.Messages;
                     }
-                    catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
+                    else
                     {
                         depths.TryRemove(queue, out _);
                     }
