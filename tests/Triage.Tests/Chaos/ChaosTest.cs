@@ -106,6 +106,53 @@ public abstract class ChaosTest(ITestOutputHelper output) : DistributedGatewayTe
 
     protected void Report(ReliabilityRow row) => output.WriteLine(row.Write());
 
+    /// <summary>What killing a role under a steady load left: the answers, how they ended, and how long the role was away.</summary>
+    protected sealed record KilledUnderLoad(
+        IReadOnlyList<PostedFailure> Posted,
+        IReadOnlyList<string> Accepted,
+        ReliabilityRow Row,
+        IReadOnlyDictionary<string, StoredOutcome> Store,
+        TimeSpan Down);
+
+    /// <summary>
+    /// Starts <paramref name="role"/> as a process, posts <paramref name="count"/> failures (ids from <paramref name="prefix"/>) at <paramref name="perSecond"/>,
+    /// SIGKILLs the role four seconds in (<paramref name="atKill"/> sees the moment just before), runs
+    /// <paramref name="whileDown"/>, starts the role again, and counts how every accepted failure ended.
+    /// </summary>
+    protected async Task<KilledUnderLoad> KillUnderLoadAsync(
+        string scenario,
+        string role,
+        string prefix,
+        int count,
+        int perSecond,
+        Action<DateTimeOffset>? atKill = null,
+        Func<Task>? whileDown = null,
+        [CallerMemberName] string test = "")
+    {
+        var processes = await ProcessesAsync();
+        await processes.StartAsync(role);
+        var events = await CompletedEvents.BindAsync(Broker.Uri);
+        RestartClock();
+        var load = SteadyLoad.PostAsync(Gateway.Http, SteadyLoad.Failures(prefix, count), perSecond);
+
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var killedAt = DateTimeOffset.UtcNow;
+        atKill?.Invoke(killedAt);
+        await processes.KillAsync(role);
+        if (whileDown is not null)
+        {
+            await whileDown();
+        }
+
+        await processes.StartAsync(role);
+        var down = DateTimeOffset.UtcNow - killedAt;
+
+        var posted = await load;
+        var accepted = posted.Where(p => p.Accepted).Select(p => p.EventId).ToList();
+        var (row, store) = await CountAsync(scenario, posted.Count, accepted, events, TimeSpan.FromSeconds(120), test);
+        return new KilledUnderLoad(posted, accepted, row, store, down);
+    }
+
     /// <summary>Answers by HTTP status ("202", "503", "0" for no answer), for the row's details.</summary>
     protected static string Answers(IEnumerable<PostedFailure> posted) =>
         string.Join(" ", posted.GroupBy(p => p.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}:{g.Count()}"));

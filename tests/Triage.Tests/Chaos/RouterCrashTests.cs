@@ -36,24 +36,14 @@ public sealed class RouterCrashTests(ITestOutputHelper output) : ChaosTest(outpu
     [SkippableFact]
     public async Task A_router_killed_under_load_and_restarted_loses_nothing_and_records_each_result_once()
     {
-        var processes = await ProcessesAsync();
-        await processes.StartAsync("router");
-        var events = await CompletedEvents.BindAsync(Broker.Uri);
-        RestartClock();
-        var load = SteadyLoad.PostAsync(Gateway.Http, SteadyLoad.Failures("router", 250), perSecond: 25);
-
-        await Task.Delay(TimeSpan.FromSeconds(4));
-        var killedAt = DateTimeOffset.UtcNow;
-        await processes.KillAsync("router");
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        var waitingForRouter = (int)await QueueStates.ReadyAsync(Broker, BusTopology.RouterQueue);
-        var waitingForRecorder = (int)await QueueStates.ReadyAsync(Broker, BusTopology.RecorderQueue);
-        await processes.StartAsync("router");
-        var downSeconds = (DateTimeOffset.UtcNow - killedAt).TotalSeconds;
-
-        var posted = await load;
-        var accepted = posted.Where(p => p.Accepted).Select(p => p.EventId).ToList();
-        var (row, store) = await CountAsync(Scenario, posted.Count, accepted, events, TimeSpan.FromSeconds(120));
+        int waitingForRouter = 0, waitingForRecorder = 0;
+        var (posted, accepted, row, store, down) = await KillUnderLoadAsync(Scenario, "router", "router", 250, perSecond: 25, whileDown: async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            waitingForRouter = (int)await QueueStates.ReadyAsync(Broker, BusTopology.RouterQueue);
+            waitingForRecorder = (int)await QueueStates.ReadyAsync(Broker, BusTopology.RecorderQueue);
+        });
+        var downSeconds = down.TotalSeconds;
         var calls = ProviderCalls.ByFailure(provider.Requests);
         var askedTwice = calls.Count(c => c.Value > 1);
         row = row with

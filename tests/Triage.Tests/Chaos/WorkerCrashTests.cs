@@ -37,22 +37,10 @@ public sealed class WorkerCrashTests(ITestOutputHelper output) : ChaosTest(outpu
     [SkippableFact]
     public async Task A_worker_killed_mid_call_and_restarted_completes_each_accepted_failure_once()
     {
-        var processes = await ProcessesAsync();
-        await processes.StartAsync("workers");
-        var events = await CompletedEvents.BindAsync(Broker.Uri);
-        RestartClock();
-        var load = SteadyLoad.PostAsync(Gateway.Http, SteadyLoad.Failures("worker", 200), perSecond: 20);
-
-        await Task.Delay(TimeSpan.FromSeconds(4));
-        var killedAt = DateTimeOffset.UtcNow;
-        var inFlight = provider.Requests.Count(r => r.ReceivedAt > killedAt - ProviderLatency);
-        await processes.KillAsync("workers");
-        await processes.StartAsync("workers");
-        var downSeconds = (DateTimeOffset.UtcNow - killedAt).TotalSeconds;
-
-        var posted = await load;
-        var accepted = posted.Where(p => p.Accepted).Select(p => p.EventId).ToList();
-        var (row, store) = await CountAsync(Scenario, posted.Count, accepted, events, TimeSpan.FromSeconds(120));
+        var inFlight = 0;
+        var (posted, accepted, row, store, down) = await KillUnderLoadAsync(Scenario, "workers", "worker", 200, perSecond: 20,
+            atKill: killedAt => inFlight = provider.Requests.Count(r => r.ReceivedAt > killedAt - ProviderLatency));
+        var downSeconds = down.TotalSeconds;
         var calls = ProviderCalls.ByFailure(provider.Requests);
         var askedTwice = calls.Count(c => c.Value > 1);
         row = row with
