@@ -122,7 +122,7 @@ public sealed class TriageCache(
             return FailureSignature.Of(redactedExcerpt, builtin);
         }
 
-        var fingerprint = FailureFingerprint.Of(redactedExcerpt);
+        var (fingerprint, identity) = FailureSignature.Describe(redactedExcerpt);
         var embedding = await embedder.GenerateAsync(fingerprint, cancellationToken: cancellationToken);
         var vector = embedding.Vector.ToArray();
         if (vector.Length != collection.Dimensions)
@@ -132,6 +132,6 @@ public sealed class TriageCache(
         }
 
         // Not every embedding endpoint returns unit vectors; cosine as a dot product needs them.
-        return FailureSignature.Of(redactedExcerpt, fingerprint, _ => HashedNgramEmbeddingGenerator.Normalise(vector));
+        return new FailureSignature(redactedExcerpt, fingerprint, identity, HashedNgramEmbeddingGenerator.Normalise(vector));
     }
 }

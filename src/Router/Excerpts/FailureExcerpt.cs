@@ -27,7 +27,7 @@ public static class FailureExcerpt
 
     private const int ContextBefore = 2;
     private const int ContextAfter = 3;
-    private const int MaxContinuation = 12;
+    private const int MaxContinuation = 40;
     private const int MaxExitBlocks = 3;
     private const int ExitContext = 12;
     private const int MaxBlockLines = 40;
@@ -40,7 +40,21 @@ public static class FailureExcerpt
 
     public static string From(string log) => Extract(log).Text;
 
-    public static Excerpt Extract(string log)
+    public static Excerpt Extract(string log) => Extract(log, MaxLines, MaxBytes, focus: false);
+
+    /// <summary>
+    /// The few lines of an excerpt that say what failed: the cache compares these, not the context around them,
+    /// which varies from run to run of the same failure (an apt mirror that timed out once, a test that printed
+    /// more on one run). Computed from the excerpt's text alone, so the excerpt a router stores or a sender
+    /// already cut gives the same focus.
+    /// </summary>
+    public static string Focus(string excerpt) => Extract(excerpt, FocusLines, FocusBytes, focus: true).Text;
+
+    public const int FocusLines = 40;
+    public const int FocusBytes = 3 * 1024;
+
+    /// <param name="focus">Only the step CI reported as failed, when there is one; never the whole text because it is short.</param>
+    private static Excerpt Extract(string log, int maxLines, int maxBytes, bool focus)
     {
         if (string.IsNullOrEmpty(log))
         {
@@ -54,7 +68,7 @@ public static class FailureExcerpt
             return Excerpt.Empty;
         }
 
-        if (lines.Count <= WholeLogLines && text.Length <= WholeLogChars)
+        if (!focus && lines.Count <= WholeLogLines && text.Length <= WholeLogChars)
         {
             // A short log costs little more than its excerpt and every line of it is context.
             var all = new bool[lines.Count];
@@ -70,11 +84,25 @@ public static class FailureExcerpt
 
         var exits = ExitBlocks(text, lines).ToList();
         var lastExit = exits.Count > 0 ? exits[0].End : lines.Count;
+        var failedSteps = exits.Select(e => FailedStep(text, lines, e.End - 1)).ToList();
         var ranked = exits.Concat(Blocks(text, lines, weights)
-            .OrderBy(b => b.Strength == Strong ? (b.End <= lastExit ? 0 : 1) : 2)
-            .ThenByDescending(b => b.End));
+            .Select(b => (Block: b, Rank: Rank(b, failedSteps, lastExit)))
+            .Where(b => !focus || failedSteps.Count == 0 || b.Rank <= InFailedStep)
+            .OrderBy(b => b.Rank)
+            .ThenByDescending(b => b.Block.End)
+            .Select(b => b.Block));
         var keep = new bool[lines.Count];
-        var budget = new Budget(text, lines);
+        var budget = new Budget(text, lines, maxLines, maxBytes);
+
+        // The command of each failed step: the reader learns what failed, and the focus where the step began.
+        foreach (var step in failedSteps)
+        {
+            if (FailureMarkers.StartsStep(text.AsSpan(lines[step.Start])) && budget.Take(step.Start))
+            {
+                keep[step.Start] = true;
+            }
+        }
+
         foreach (var block in ranked)
         {
             for (var i = block.Start; i < Math.Min(block.End, block.Start + MaxBlockLines); i++)
@@ -111,10 +139,12 @@ public static class FailureExcerpt
             }
 
             var start = Math.Max(0, i - ContextBefore);
+            var first = i;
             var strength = 0;
             if (blocks.Count > 0 && blocks[^1].End >= start)
             {
                 start = blocks[^1].Start;
+                first = blocks[^1].First;
                 strength = blocks[^1].Strength;
                 blocks.RemoveAt(blocks.Count - 1);
             }
@@ -141,11 +171,47 @@ public static class FailureExcerpt
             }
 
             end = Math.Min(lines.Count, end + ContextAfter);
-            blocks.Add(new Block(start, end, strength));
+            blocks.Add(new Block(start, end, strength, first));
             i = end;
         }
 
         return blocks;
+    }
+
+    // Blocks inside a step CI reported as failed explain it best, strong markers before weak ones; then strong
+    // markers elsewhere before the last failure (an earlier step that printed errors and carried on), then what
+    // came after it (clean-up, caches, after-failure scripts), then the weak markers anywhere.
+    private const int InFailedStep = 1;
+
+    private static int Rank(Block block, List<(int Start, int End)> failedSteps, int lastExit)
+    {
+        var inFailedStep = failedSteps.Exists(s => block.First > s.Start && block.First < s.End);
+        return (inFailedStep, block.Strength == Strong, block.End <= lastExit) switch
+        {
+            (true, true, _) => 0,
+            (true, false, _) => 1,
+            (false, true, true) => 2,
+            (false, true, false) => 3,
+            _ => 4,
+        };
+    }
+
+    /// <summary>
+    /// The lines of the step whose failed exit is at <paramref name="exit"/>: back to the command that started it
+    /// ("$ make test" in Travis and GitLab) or to the end of the step before.
+    /// </summary>
+    private static (int Start, int End) FailedStep(string text, List<Range> lines, int exit)
+    {
+        for (var i = exit - 1; i >= 0; i--)
+        {
+            var line = text.AsSpan(lines[i]);
+            if (FailureMarkers.StartsStep(line) || FailureMarkers.IsExit(line))
+            {
+                return (i, exit + 1);
+            }
+        }
+
+        return (0, exit + 1);
     }
 
     /// <summary>
@@ -174,7 +240,7 @@ public static class FailureExcerpt
                 }
             }
 
-            yield return new Block(start, i + 1, Strong);
+            yield return new Block(start, i + 1, Strong, i);
         }
     }
 
@@ -214,9 +280,10 @@ public static class FailureExcerpt
     }
 
     /// <param name="Strength">The strongest marker in the block: <see cref="Strong"/> or weaker.</param>
-    private readonly record struct Block(int Start, int End, int Strength);
+    /// <param name="First">The block's first marker line; the lines before it are context.</param>
+    private readonly record struct Block(int Start, int End, int Strength, int First);
 
-    private sealed class Budget(string text, List<Range> lines)
+    private sealed class Budget(string text, List<Range> lines, int maxLines, int maxBytes)
     {
         private int count;
         private int bytes;
@@ -224,7 +291,7 @@ public static class FailureExcerpt
         public bool Take(int line)
         {
             var length = Math.Min(text.AsSpan(lines[line]).TrimEnd().Length, MaxLineLength + 2);
-            if (count + 1 > MaxLines || bytes + length + 1 > MaxBytes)
+            if (count + 1 > maxLines || bytes + length + 1 > maxBytes)
             {
                 return false;
             }
@@ -245,7 +312,7 @@ internal static class FailureMarkers
             "error", "fail", "exception", "traceback", "panic", "fatal", "assert", "expected", "cannot ", "can't ",
             "could not", "couldn't", "unable to", "not found", "no such file", "undefined", "segmentation fault",
             "timed out", "timeout", "killed", "denied", "unexpected", "invalid", "missing", "abort", "not ok",
-            "refused", "unresolved", "conflict", "mismatch", "✗", "✖", "×", "npm err!", "caused by",
+            "refused", "unresolved", "conflict", "mismatch", "✗", "✖", "×", "npm err!", "caused by", "warning", "violation",
         ],
         StringComparison.OrdinalIgnoreCase);
 
@@ -349,6 +416,12 @@ internal static class FailureMarkers
     /// <summary>CI's own report that the step failed, in the words of Travis, GitHub Actions, GitLab and Jenkins.</summary>
     public static bool IsFailedExit(ReadOnlySpan<char> line)
     {
+        // Travis's last line repeats the job's result; the step that failed has said so already.
+        if (line.StartsWith("Done. Your build exited", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
         foreach (var phrase in ExitPhrases)
         {
             var at = line.IndexOf(phrase, StringComparison.OrdinalIgnoreCase);
@@ -363,6 +436,14 @@ internal static class FailureMarkers
 
         return false;
     }
+
+    /// <summary>CI's report that a step ended, whatever its exit code.</summary>
+    public static bool IsExit(ReadOnlySpan<char> line) =>
+        line.StartsWith("The command \"", StringComparison.Ordinal) && line.Contains("\" exited with ", StringComparison.Ordinal)
+        || line.StartsWith("##[error]Process completed with exit code", StringComparison.Ordinal);
+
+    /// <summary>The line CI prints when it starts a step: the command itself.</summary>
+    public static bool StartsStep(ReadOnlySpan<char> line) => line.StartsWith("$ ", StringComparison.Ordinal);
 
     private static readonly string[] ExitPhrases = ["exited with", "exit code", "exit status", "returned exit code"];
 

@@ -50,6 +50,33 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void Errors_of_the_step_that_failed_come_before_errors_of_steps_that_carried_on()
+    {
+        var lines = new List<string> { "$ ./install-tools.sh" };
+        for (var i = 0; i < 40; i++)
+        {
+            lines.Add($"error: optional tool {i} could not be installed, continuing");
+            lines.AddRange(Enumerable.Range(1, 5).Select(j => $"  retry {j} of tool {i} failed"));
+        }
+
+        lines.Add("The command \"./install-tools.sh\" exited with 0.");
+        lines.Add("$ make test");
+        lines.AddRange(Enumerable.Range(1, 300).Select(i => $"test {i} passed"));
+        lines.Add("warning: ledger_test.c:41: comparison of integers of different signs");
+        lines.AddRange(Enumerable.Range(1, 300).Select(i => $"test {i + 300} passed"));
+        lines.Add("The command \"make test\" exited with 2.");
+        lines.Add("store build cache");
+        lines.AddRange(Enumerable.Range(1, 50).Select(i => $"uploading part {i} failed, retrying"));
+        lines.Add("Done. Your build exited with 1.");
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Contains("warning: ledger_test.c:41", excerpt);
+        Assert.Contains("test 600 passed", excerpt);
+        Assert.DoesNotContain("uploading part 40 failed", excerpt);
+    }
+
+    [Fact]
     public void A_name_that_merely_contains_a_marker_is_not_one()
     {
         var log = string.Join('\n', Enumerable.Range(1, 400).Select(i => $"Executed Test_let_errors_{i}() in 0.001 seconds, see exceptions_test.rb")

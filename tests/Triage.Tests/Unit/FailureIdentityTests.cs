@@ -33,6 +33,9 @@ public sealed class FailureIdentityTests
     [InlineData("test dates::parses ... FAILED", "dates::parses")]
     [InlineData("rspec ./spec/dates_spec.rb:12 # Dates parses", "./spec/dates_spec.rb:12")]
     [InlineData("  ● Dates › parses ISO dates", "Dates › parses ISO dates")]
+    [InlineData("[info] - parses ISO dates *** FAILED ***", "parses ISO dates")]
+    [InlineData("DatesTest#test_parses_iso_dates:", "DatesTest#test_parses_iso_dates")]
+    [InlineData("com.acme.DatesTest > parsesIsoDates FAILED", "com.acme.DatesTest > parsesIsoDates")]
     public void Failing_tests_are_named_as_their_runner_names_them(string line, string test)
     {
         Assert.Contains(test, FailureIdentity.Of(line).Tests);
@@ -57,6 +60,30 @@ public sealed class FailureIdentityTests
         Assert.True(a.Matches(b));
         Assert.Equal(CacheVerdict.Reuse, CacheDecision.Judge(0.95, 0.92, a, b));
         Assert.Equal(CacheVerdict.BelowThreshold, CacheDecision.Judge(0.91, 0.92, a, b));
+    }
+
+    [Fact]
+    public void Reruns_of_one_failure_match_though_one_run_printed_other_trouble_before_it()
+    {
+        // The same failing step; on the first run an apt mirror also timed out while the machine was set up.
+        var failingStep = string.Join('\n', Enumerable.Range(1, 200).Select(i => $"ok {i} - parses case {i}")
+            .Append("not ok 201 - parses leap days")
+            .Append("  AssertionError: expected 29 to equal 28")
+            .Append("    at Context.<anonymous> (test/dates.js:88:12)")
+            .Append("# tests 201, pass 200, fail 1")
+            .Append("The command \"npm test\" exited with 1."));
+        var setup = string.Join('\n', Enumerable.Range(1, 300).Select(i => $"Get:{i} http://archive.ubuntu.com/ubuntu trusty/main pkg{i}"));
+        var first = Signature(setup + "\nW: Failed to fetch http://ppa.launchpad.net/x/Release  Could not connect, connection timed out\n"
+            + "E: Some index files failed to download. They have been ignored, or old ones used instead.\n$ npm test\n" + failingStep);
+        var rerun = Signature(setup + "\n$ npm test\n" + failingStep);
+        var other = Signature(setup + "\n$ npm test\n" + failingStep.Replace("leap days", "time zones", StringComparison.Ordinal)
+            .Replace("test/dates.js:88", "test/zones.js:17", StringComparison.Ordinal));
+
+        Assert.True(first.Identity.Matches(rerun.Identity), "the apt trouble before the failing step is not the failure");
+        Assert.False(first.Identity.Matches(other.Identity), "another failing test is another failure");
+
+        static FailureSignature Signature(string log) =>
+            FailureSignature.Of(Triage.Router.Excerpts.FailureExcerpt.From(log), new HashedNgramEmbeddingGenerator());
     }
 
     [Fact]
