@@ -1,0 +1,85 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Triage.Platform.Text;
+
+namespace Triage.Tests.Unit;
+
+/// <summary>
+/// The cleaner is a hand-written copy loop; these regular expressions say what it must do, pass by pass, and the
+/// tests hold it to them on every real log of ../shared/data and on random strings made of the pieces that trip
+/// such loops up (unterminated sequences, markers cut short, a CR before a removed escape).
+/// </summary>
+public sealed class LogTextTests
+{
+    private static readonly Regex Escapes = new(@"\x1B(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1B]*(\x07|\x1B\\)|[@-Z\\-_])");
+    private static readonly Regex FoldMarkers = new(@"travis_(fold|time):[a-z]+:[^\r\n]*|##\[(group|endgroup)\]|section_(start|end):\d+:[^\r\n]*");
+    private static readonly Regex OrphanColours = new(@"\[(\d{1,3}(;\d{1,3}){0,4})?m");
+
+    [Theory]
+    [InlineData("\u001b[31mFAIL\u001b[0m src/app.test.js", "FAIL src/app.test.js")]
+    [InlineData("travis_fold:start:install\r\n$ npm ci\r\ntravis_time:end:0a1b:start=1,finish=2\r\n", "\n$ npm ci\n\n")]
+    [InlineData("##[group]Run npm test\n##[endgroup]", "Run npm test\n")]
+    [InlineData("section_start:1700000000:build_script\r\u001b[0Kbuild", "\nbuild")]
+    [InlineData("[1;31mERROR[m: [0K", "ERROR: [0K")]
+    [InlineData("progress 10%\rprogress 90%\r\ndone", "progress 10%\nprogress 90%\ndone")]
+    [InlineData("\u001b]0;title\u0007ok \u001b]8;;https://x\u001b\\link", "ok link")]
+    [InlineData("unterminated \u001b]0;title and \u001b[12", "unterminated 0;title and \u001b[12")]
+    public void Removes_escapes_fold_markers_and_lost_colour_codes(string log, string clean)
+    {
+        Assert.Equal(clean, LogText.StripAnsi(log));
+    }
+
+    [Fact]
+    public void Cleans_random_text_exactly_as_the_three_passes_would()
+    {
+        string[] pieces =
+        [
+            "\u001b", "\u0007", "[", "]", "\\", ";", ":", "0", "12", "1234", "m", "a", "Z", "_", "travis_", "fold:", "time:",
+            "start:", "end:", "section_", "##[", "group]", "endgroup]", "\r", "\n", "\r\n", " ", "\u0663",
+        ];
+        var random = new Random(20261125);
+        for (var i = 0; i < 50_000; i++)
+        {
+            var text = new StringBuilder();
+            for (var n = random.Next(1, 16); n > 0; n--)
+            {
+                text.Append(pieces[random.Next(pieces.Length)]);
+            }
+
+            var log = text.ToString();
+            Assert.True(Reference(log) == LogText.StripAnsi(log), $"differs on {System.Text.Json.JsonSerializer.Serialize(log)}");
+        }
+    }
+
+    [SkippableFact]
+    public void Cleans_every_real_log_exactly_as_the_three_passes_would()
+    {
+        var folder = Path.GetFullPath(Path.Combine(ShippedConfigurationTests.RepositoryRoot(), "..", "shared", "data"));
+        Skip.IfNot(Directory.Exists(folder), $"{folder} is missing: the real logs are not here.");
+
+        foreach (var file in Directory.EnumerateFiles(folder, "*.log", SearchOption.AllDirectories))
+        {
+            var log = File.ReadAllText(file);
+            Assert.True(Reference(log) == LogText.StripAnsi(log), $"differs on {file}");
+        }
+    }
+
+    [Fact]
+    public void Cleans_into_a_buffer_what_it_would_return_as_a_string()
+    {
+        const string log = "\u001b[32m✓\u001b[0m ok\r\ntravis_fold:end:x\r\n[31merror[0m";
+        var buffer = new char[log.Length];
+
+        var length = LogText.StripAnsi(log, buffer);
+
+        Assert.Equal(LogText.StripAnsi(log), new string(buffer, 0, length));
+    }
+
+    private static string Reference(string log)
+    {
+        var text = Escapes.Replace(log, string.Empty);
+        text = FoldMarkers.Replace(text, string.Empty);
+        text = OrphanColours.Replace(text, string.Empty);
+        return text.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+    }
+}
