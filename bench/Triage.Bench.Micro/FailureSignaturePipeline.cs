@@ -10,6 +10,8 @@ namespace Triage.Bench.Micro;
 /// <summary>
 /// What the router does to every log before a cache lookup: excerpt, redaction, fingerprint, identity and the
 /// built-in embedding, on real CI logs from ../shared/data/logchunks: the median-sized log and the largest.
+/// Excerpt times the excerpt of the log alone; Redaction, Fingerprint, Embedding and FocusSignature (focus,
+/// fingerprint, identity and embedding of the redacted excerpt) time one stage each, on that log's excerpt.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(Percentiles))]
@@ -18,6 +20,9 @@ public class FailureSignaturePipeline
     private readonly SecretRedactor redactor = new([]);
     private readonly HashedNgramEmbeddingGenerator embedder = new();
     private string log = string.Empty;
+    private string excerpt = string.Empty;
+    private string redacted = string.Empty;
+    private string fingerprint = string.Empty;
 
     [Params("median", "largest")]
     public string Log { get; set; } = "median";
@@ -33,12 +38,30 @@ public class FailureSignaturePipeline
             .ToList();
         var chosen = Log == "largest" ? logs[^1] : logs[logs.Count / 2];
         log = File.ReadAllText(chosen.FullName);
+        excerpt = FailureExcerpt.From(log);
+        redacted = redactor.Redact(excerpt).Text;
+        fingerprint = FailureFingerprint.Of(redacted);
         Console.WriteLine($"// {Log} log: {chosen.FullName} ({chosen.Length:N0} bytes)");
     }
 
     [Benchmark]
     public FailureSignature Signature() =>
         FailureSignature.Of(redactor.Redact(FailureExcerpt.From(log)).Text, embedder);
+
+    [Benchmark]
+    public string Excerpt() => FailureExcerpt.From(log);
+
+    [Benchmark]
+    public RedactionResult Redaction() => redactor.Redact(excerpt);
+
+    [Benchmark]
+    public FailureSignature FocusSignature() => FailureSignature.Of(redacted, embedder);
+
+    [Benchmark]
+    public string Fingerprint() => FailureFingerprint.Of(redacted);
+
+    [Benchmark]
+    public float[] Embedding() => embedder.Embed(fingerprint);
 
     private static string DataFolder()
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.RegularExpressions;
 
 namespace Triage.Router.Cache;
@@ -9,15 +10,137 @@ namespace Triage.Router.Cache;
 /// </summary>
 public static partial class FailureFingerprint
 {
+    private const int ShortestHexId = 7;
+
+    // Every match of TemporaryPath or WorkspaceRoot holds one of these, at its start or one character after it.
+    private static readonly SearchValues<string> TemporaryPathAnchors =
+        SearchValues.Create(["/tmp", "/private/var/folders", "/var/folders", @":\Users\"], StringComparison.Ordinal);
+
+    private static readonly SearchValues<string> WorkspaceRootAnchors = SearchValues.Create(
+        [
+            "/home/travis/build/", "/Users/travis/build/", "/home/runner/work/", "/builds/", "/var/lib/jenkins/workspace/",
+            "/home/jenkins/", "/github/workspace/", @":\projects\", @":\a\",
+        ],
+        StringComparison.Ordinal);
+
     public static string Of(string excerpt)
     {
         var text = Uuid().Replace(excerpt, "<uuid>");
-        text = Timestamp().Replace(text, "<time>");
-        text = TemporaryPath().Replace(text, "<tmp>");
-        text = WorkspaceRoot().Replace(text, "<ws>/");
-        text = HexId().Replace(text, "<hex>");
+        text = Replace(Timestamp(), text, "<time>", EarliestTimestamp);
+        text = Replace(TemporaryPath(), text, "<tmp>", EarliestTemporaryPath);
+        text = Replace(WorkspaceRoot(), text, "<ws>/", EarliestWorkspaceRoot);
+        text = Replace(HexId(), text, "<hex>", EarliestHexId);
         text = Duration().Replace(text, "<duration>");
         return Number().Replace(text, "<n>");
+    }
+
+    /// <summary>
+    /// What <c>pattern.Replace(text, replacement)</c> returns, but the regex only runs from where
+    /// <paramref name="earliestStart"/> says a match can begin: these patterns begin with characters that are
+    /// everywhere in a log (letters, digits, '/'), so the engine would otherwise try almost every position.
+    /// </summary>
+    /// <param name="earliestStart">
+    /// Given the text and a position, a position at or after it before which no match starts, or -1 if no match
+    /// starts at or after it. The patterns it serves cannot match the empty string, so every match moves on.
+    /// </param>
+    private static string Replace(Regex pattern, string text, string replacement, Func<string, int, int> earliestStart)
+    {
+        List<Range>? matches = null;
+        var length = text.Length;
+        var end = 0;
+        for (var from = earliestStart(text, 0); from >= 0; from = earliestStart(text, end))
+        {
+            // The search from 'from' still sees the text before it, so \b and lookbehinds judge as Replace would.
+            var search = pattern.EnumerateMatches(text, from);
+            if (!search.MoveNext())
+            {
+                break;
+            }
+
+            var match = search.Current;
+            end = match.Index + match.Length;
+            (matches ??= []).Add(match.Index..end);
+            length += replacement.Length - match.Length;
+        }
+
+        return matches is null ? text : string.Create(length, (text, matches, replacement), static (destination, state) =>
+        {
+            var (original, found, replacement) = state;
+            var copied = 0;
+            foreach (var match in found)
+            {
+                var start = match.Start.Value;
+                destination = Write(destination, original.AsSpan(copied, start - copied));
+                destination = Write(destination, replacement);
+                copied = match.End.Value;
+            }
+
+            Write(destination, original.AsSpan(copied));
+        });
+    }
+
+    private static Span<char> Write(Span<char> destination, ReadOnlySpan<char> value)
+    {
+        value.CopyTo(destination);
+        return destination[value.Length..];
+    }
+
+    /// <summary>A timestamp has a date's "-dd-" or a time's ":dd:" within its first eight characters.</summary>
+    private static int EarliestTimestamp(string text, int from)
+    {
+        for (var i = from; i + 3 < text.Length; i++)
+        {
+            var next = text.AsSpan(i, text.Length - 3 - i).IndexOfAny('-', ':');
+            if (next < 0)
+            {
+                return -1;
+            }
+
+            i += next;
+            if (char.IsDigit(text[i + 1]) && char.IsDigit(text[i + 2]) && text[i + 3] == text[i])
+            {
+                // The separator comes after four digits of a year at most.
+                return Math.Max(from, i - 4);
+            }
+        }
+
+        return -1;
+    }
+
+    private static int EarliestTemporaryPath(string text, int from) => EarliestBeforeAnchor(text, from, TemporaryPathAnchors);
+
+    private static int EarliestWorkspaceRoot(string text, int from) => EarliestBeforeAnchor(text, from, WorkspaceRootAnchors);
+
+    /// <summary>One character before the first anchor: the drive letter of C:\Users\ or C:\projects\.</summary>
+    private static int EarliestBeforeAnchor(string text, int from, SearchValues<string> anchors)
+    {
+        var anchor = text.AsSpan(from).IndexOfAny(anchors);
+        return anchor < 0 ? -1 : Math.Max(from, from + anchor - 1);
+    }
+
+    /// <summary>A hex id is seven or more lower-case hex digits, right at its start or after "0x".</summary>
+    private static int EarliestHexId(string text, int from)
+    {
+        var start = from;
+        while (start + ShortestHexId <= text.Length)
+        {
+            // Look at the window from its end: past a character that is not a hex digit, no run that starts in
+            // the window is long enough, so the search jumps over it.
+            var last = start + ShortestHexId - 1;
+            while (last >= start && char.IsAsciiHexDigitLower(text[last]))
+            {
+                last--;
+            }
+
+            if (last < start)
+            {
+                return Math.Max(from, start - 2);
+            }
+
+            start = last + 1;
+        }
+
+        return -1;
     }
 
     [GeneratedRegex(@"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")]

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using System.Buffers;
 using Microsoft.Extensions.AI;
 
 namespace Triage.Router.Cache;
@@ -34,26 +34,18 @@ public sealed class HashedNgramEmbeddingGenerator(int dimensions = HashedNgramEm
 
     public float[] Embed(string fingerprint)
     {
-        var counts = new Dictionary<ulong, int>();
-        ulong previous = 0;
-        foreach (var word in Words(fingerprint))
-        {
-            var hash = Hash(word);
-            Count(counts, hash);
-            if (previous != 0)
-            {
-                Count(counts, (previous * 31) ^ hash ^ 0x9E3779B97F4A7C15UL);
-            }
-
-            previous = hash;
-        }
-
+        using var tally = new HashTally();
+        CountWordsAndPairs(fingerprint, tally);
         var vector = new float[Dimensions];
-        foreach (var (hash, count) in counts)
+
+        // Adding in the order the hashes were first seen keeps every slot's float sum, and so the vector, bit for
+        // bit what it was when the counts were kept in a dictionary.
+        for (var i = 0; i < tally.Count; i++)
         {
+            var hash = tally.Hash(i);
             var slot = (int)(hash % (ulong)Dimensions);
             var sign = ((hash >> 63) & 1) == 0 ? 1f : -1f;
-            vector[slot] += sign * (1f + MathF.Log(count));
+            vector[slot] += sign * Weight(tally.Occurrences(i));
         }
 
         return Normalise(vector);
@@ -80,10 +72,24 @@ public sealed class HashedNgramEmbeddingGenerator(int dimensions = HashedNgramEm
     {
     }
 
-    private static void Count(Dictionary<ulong, int> counts, ulong hash)
+    /// <summary>Sublinear term frequency, 1 + ln(count). Most words occur once, and ln(1) is exactly 0.</summary>
+    private static float Weight(int count) => count == 1 ? 1f : 1f + MathF.Log(count);
+
+    private static void CountWordsAndPairs(ReadOnlySpan<char> text, HashTally tally)
     {
-        ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, hash, out _);
-        count++;
+        ulong previous = 0;
+        var position = 0;
+        while (NextWord(text, ref position, out var word))
+        {
+            var hash = Hash(word);
+            tally.Add(hash);
+            if (previous != 0)
+            {
+                tally.Add((previous * 31) ^ hash ^ 0x9E3779B97F4A7C15UL);
+            }
+
+            previous = hash;
+        }
     }
 
     // FNV-1a over the lower-cased word: stable across processes and releases, unlike string.GetHashCode.
@@ -98,21 +104,117 @@ public sealed class HashedNgramEmbeddingGenerator(int dimensions = HashedNgramEm
         return hash;
     }
 
-    private static IEnumerable<string> Words(string text)
+    /// <summary>The next run of word characters at or after <paramref name="position"/>, which moves past it.</summary>
+    private static bool NextWord(ReadOnlySpan<char> text, ref int position, out ReadOnlySpan<char> word)
     {
-        var start = -1;
-        for (var i = 0; i <= text.Length; i++)
+        var start = position;
+        while (start < text.Length && !IsWordCharacter(text[start]))
         {
-            var inWord = i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] is '_' or '<' or '>');
-            if (inWord && start < 0)
+            start++;
+        }
+
+        var end = start;
+        while (end < text.Length && IsWordCharacter(text[end]))
+        {
+            end++;
+        }
+
+        position = end;
+        word = text[start..end];
+        return end > start;
+    }
+
+    // '<' and '>' belong to words so that the fingerprint's masks (<n>, <hex>, <tmp>) are words of their own.
+    private static bool IsWordCharacter(char c) => char.IsLetterOrDigit(c) || c is '_' or '<' or '>';
+
+    /// <summary>
+    /// How often each distinct hash occurs, in the order the hashes were first seen: an open-addressing table over
+    /// pooled arrays, because a dictionary per fingerprint was most of the embedding's time and garbage.
+    /// </summary>
+    private sealed class HashTally : IDisposable
+    {
+        private const int InitialCapacity = 512;
+
+        private ulong[] hashes = ArrayPool<ulong>.Shared.Rent(InitialCapacity);
+        private int[] occurrences = ArrayPool<int>.Shared.Rent(InitialCapacity);
+
+        // Each slot holds an index into hashes plus one, so that zero means empty. The table is kept at most half
+        // full, so that a probe ends after a step or two.
+        private int[] slots = RentCleared(2 * InitialCapacity);
+        private int mask = 2 * InitialCapacity - 1;
+
+        public int Count { get; private set; }
+
+        public ulong Hash(int index) => hashes[index];
+
+        public int Occurrences(int index) => occurrences[index];
+
+        public void Add(ulong hash)
+        {
+            var slot = Home(hash);
+            while (slots[slot] != 0)
             {
-                start = i;
+                var index = slots[slot] - 1;
+                if (hashes[index] == hash)
+                {
+                    occurrences[index]++;
+                    return;
+                }
+
+                slot = (slot + 1) & mask;
             }
-            else if (!inWord && start >= 0)
+
+            hashes[Count] = hash;
+            occurrences[Count] = 1;
+            slots[slot] = ++Count;
+            if (2 * Count > mask)
             {
-                yield return text[start..i];
-                start = -1;
+                Grow();
             }
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<ulong>.Shared.Return(hashes);
+            ArrayPool<int>.Shared.Return(occurrences);
+            ArrayPool<int>.Shared.Return(slots);
+        }
+
+        private int Home(ulong hash) => (int)(hash ^ (hash >> 32)) & mask;
+
+        private void Grow()
+        {
+            var capacity = 2 * (mask + 1);
+            hashes = Resize(hashes, capacity, Count);
+            occurrences = Resize(occurrences, capacity, Count);
+            ArrayPool<int>.Shared.Return(slots);
+            slots = RentCleared(2 * capacity);
+            mask = 2 * capacity - 1;
+            for (var index = 0; index < Count; index++)
+            {
+                var slot = Home(hashes[index]);
+                while (slots[slot] != 0)
+                {
+                    slot = (slot + 1) & mask;
+                }
+
+                slots[slot] = index + 1;
+            }
+        }
+
+        private static T[] Resize<T>(T[] array, int capacity, int count)
+        {
+            var larger = ArrayPool<T>.Shared.Rent(capacity);
+            Array.Copy(array, larger, count);
+            ArrayPool<T>.Shared.Return(array);
+            return larger;
+        }
+
+        private static int[] RentCleared(int length)
+        {
+            var array = ArrayPool<int>.Shared.Rent(length);
+            Array.Clear(array, 0, length);
+            return array;
         }
     }
 }
