@@ -12,6 +12,8 @@ public static partial class FailureFingerprint
 {
     private const int ShortestHexId = 7;
 
+    private static readonly SearchValues<char> Triggers = SearchValues.Create("0123456789-/\\");
+
     // Every match of TemporaryPath or WorkspaceRoot holds one of these, at its start or one character after it.
     private static readonly SearchValues<string> TemporaryPathAnchors =
         SearchValues.Create(["/tmp", "/private/var/folders", "/var/folders", @":\Users\"], StringComparison.Ordinal);
@@ -25,6 +27,12 @@ public static partial class FailureFingerprint
 
     public static string Of(string excerpt)
     {
+        // Every pattern below needs a digit, a '-' or a path separator: a line of words alone is its own fingerprint.
+        if (!excerpt.AsSpan().ContainsAny(Triggers) && !excerpt.AsSpan().ContainsAnyExceptInRange('\0', '\x7F'))
+        {
+            return excerpt;
+        }
+
         var text = Uuid().Replace(excerpt, "<uuid>");
         text = Replace(Timestamp(), text, "<time>", EarliestTimestamp);
         text = Replace(TemporaryPath(), text, "<tmp>", EarliestTemporaryPath);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -43,28 +44,38 @@ public sealed partial record FailureIdentity(
                 messages.Add(message.Length > MaxMessageLength ? message[..MaxMessageLength] : message);
             }
 
-            foreach (Match match in FailedTest().Matches(line))
+            // Each pattern runs only on a line that has what every match of it needs (most lines have nothing).
+            if (line.AsSpan().ContainsAny(TestMarks))
             {
-                var name = FirstGroup(match);
-                if (name.Length is > 1 and < 300)
+                foreach (Match match in FailedTest().Matches(line))
                 {
-                    tests.Add(name.Trim());
+                    var name = FirstGroup(match);
+                    if (name.Length is > 1 and < 300)
+                    {
+                        tests.Add(name.Trim());
+                    }
                 }
             }
 
-            foreach (Match match in ExceptionType().Matches(line))
+            if (line.AsSpan().ContainsAny(ExceptionWords))
             {
-                exceptions.Add(match.Groups["name"].Value);
+                foreach (Match match in ExceptionType().Matches(line))
+                {
+                    exceptions.Add(match.Groups["name"].Value);
+                }
             }
 
-            foreach (Match match in ErrorCode().Matches(line))
+            if (MayHaveDigit(line))
             {
-                codes.Add(match.Groups["code"].Value);
-            }
+                foreach (Match match in ErrorCode().Matches(line))
+                {
+                    codes.Add(match.Groups["code"].Value);
+                }
 
-            foreach (Match match in SourceFile().Matches(line))
-            {
-                files.Add(match.Groups["file"].Value);
+                foreach (Match match in SourceFile().Matches(line))
+                {
+                    files.Add(match.Groups["file"].Value);
+                }
             }
         }
 
@@ -96,6 +107,17 @@ public sealed partial record FailureIdentity(
 
     public static FailureIdentity Deserialize(string json) =>
         string.IsNullOrEmpty(json) ? None : JsonSerializer.Deserialize(json, IdentityJson.Default.FailureIdentity) ?? None;
+
+    // Every alternative of FailedTest holds one of these.
+    private static readonly SearchValues<string> TestMarks =
+        SearchValues.Create(["FAIL", "ERROR", "rspec ", "●", "✕", "not ok", "#test", "(", ")"], StringComparison.Ordinal);
+
+    private static readonly SearchValues<string> ExceptionWords =
+        SearchValues.Create(["Exception", "Error", "Failure", "Fault"], StringComparison.Ordinal);
+
+    /// <summary>Error codes and file positions need a digit; \d is any Unicode digit, so a non-ASCII line may hold one.</summary>
+    internal static bool MayHaveDigit(ReadOnlySpan<char> line) =>
+        line.ContainsAnyInRange('0', '9') || line.ContainsAnyExceptInRange('\0', '\x7F');
 
     private static bool Same(IReadOnlyList<string> a, IReadOnlyList<string> b) => a.SequenceEqual(b, StringComparer.Ordinal);
 
