@@ -75,6 +75,7 @@ internal static partial class CacheEvaluation
                 excerpt_lines = log.ExcerptLines,
                 log_lines = log.LogLines,
                 identity = log.Signature.Identity,
+                fingerprint = log.Signature.Fingerprint,
                 excerpt = log.Signature.Excerpt,
             }));
         }

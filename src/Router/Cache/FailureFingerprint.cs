@@ -25,15 +25,25 @@ public static partial class FailureFingerprint
         ],
         StringComparison.Ordinal);
 
+    // "Building OTP.................... failed.": a tool pads its lines with as many dots as the name leaves room for.
+    private const string ProgressDots = "....";
+
     public static string Of(string excerpt)
     {
-        // Every pattern below needs a digit, a '-' or a path separator: a line of words alone is its own fingerprint.
-        if (!excerpt.AsSpan().ContainsAny(Triggers) && !excerpt.AsSpan().ContainsAnyExceptInRange('\0', '\x7F'))
+        // Every pattern below needs a digit, a '-' or a path separator, or a run of dots: a line of words alone is
+        // its own fingerprint.
+        if (!excerpt.AsSpan().ContainsAny(Triggers) && !excerpt.AsSpan().ContainsAnyExceptInRange('\0', '\x7F')
+            && !excerpt.Contains(ProgressDots, StringComparison.Ordinal))
         {
             return excerpt;
         }
 
         var text = Uuid().Replace(excerpt, "<uuid>");
+        if (text.Contains(ProgressDots, StringComparison.Ordinal))
+        {
+            text = DotLeader().Replace(text, "…");
+        }
+
         text = Replace(Timestamp(), text, "<time>", EarliestTimestamp);
         text = Replace(TemporaryPath(), text, "<tmp>", EarliestTemporaryPath);
         text = Replace(WorkspaceRoot(), text, "<ws>/", EarliestWorkspaceRoot);
@@ -151,10 +161,14 @@ public static partial class FailureFingerprint
         return -1;
     }
 
+    [GeneratedRegex(@"\.{4,}")]
+    private static partial Regex DotLeader();
+
     [GeneratedRegex(@"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")]
     private static partial Regex Uuid();
 
-    [GeneratedRegex(@"\b\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|\s?[+-]\d{2}:?\d{2}|\s?UTC)?)?|\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?\b")]
+    // 2019-11-05T05:01:58.327Z, and in file names 2019-11-05T05_01_58_327Z (npm's debug logs); 10:42:07 PM.
+    [GeneratedRegex(@"\b\d{4}-\d{2}-\d{2}([T ]\d{1,2}([:_])\d{2}(\2\d{2}([.,_]\d+)?)?(Z|\s?[+-]\d{2}:?\d{2}|\s?UTC)?)?|\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?(\s?[AP]M)?\b")]
     private static partial Regex Timestamp();
 
     [GeneratedRegex(@"(/tmp|/var/folders|/private/var/folders|[A-Za-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp)[^\s:'""),\]]*")]

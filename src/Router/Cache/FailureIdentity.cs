@@ -36,8 +36,17 @@ public sealed partial record FailureIdentity(
         var codes = new SortedSet<string>(StringComparer.Ordinal);
         var files = new SortedSet<string>(StringComparer.Ordinal);
         var messages = new SortedSet<string>(StringComparer.Ordinal);
+        var inFailedTestList = false;
         foreach (var line in excerpt.Split('\n'))
         {
+            // sbt names the failed suites one a line under "Failed tests:" ("[error] \tcom.example.FooTest").
+            if (inFailedTestList && FailedTestListEntry().Match(line) is { Success: true } listed)
+            {
+                tests.Add(listed.Groups["name"].Value);
+                continue;
+            }
+
+            inFailedTestList = line.EndsWith("Failed tests:", StringComparison.Ordinal);
             if (Excerpts.FailureMarkers.Weight(line) >= 1)
             {
                 var message = FailureFingerprint.Of(line.Trim());
@@ -156,6 +165,9 @@ public sealed partial record FailureIdentity(
         @"|^(?<th>[\w.$]+ > .+?) FAILED\s*$",
         RegexOptions.Multiline | RegexOptions.ExplicitCapture)]
     private static partial Regex FailedTest();
+
+    [GeneratedRegex(@"^(?:\[error\])?\s+(?<name>[\w.$]+)\s*$")]
+    private static partial Regex FailedTestListEntry();
 
     [GeneratedRegex(@"(?<![\w.])(?:[a-z_][\w]*\.)*(?<name>[A-Z]\w*(?:Exception|Error|Failure|Fault))\b")]
     private static partial Regex ExceptionType();

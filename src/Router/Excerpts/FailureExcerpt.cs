@@ -335,7 +335,7 @@ internal static class FailureMarkers
         SearchValues.Create(
             [
                 "timed out", "timeout", "killed", "denied", "unexpected", "invalid", "missing", "abort", "not ok",
-                "refused", "unresolved", "conflict", "mismatch", "npm err!", "caused by", "warning", "violation",
+                "refused", "unresolved", "conflict", "mismatch", "npm err!", "caused by", "warning", "violation", "** (",
             ],
             StringComparison.OrdinalIgnoreCase),
     ];
@@ -347,7 +347,7 @@ internal static class FailureMarkers
     private static readonly SearchValues<string> Exit = SearchValues.Create(["exit"], StringComparison.OrdinalIgnoreCase);
 
     private static readonly SearchValues<string> Strong = SearchValues.Create(
-        ["error", "fail", "exception", "traceback", "panic", "fatal", "assert", "caused by", "not ok", "✗", "✖"],
+        ["error", "fail", "exception", "traceback", "panic", "fatal", "assert", "caused by", "not ok", "✗", "✖", "** ("],
         StringComparison.OrdinalIgnoreCase);
 
     private static readonly string[] Boilerplate =
@@ -366,7 +366,7 @@ internal static class FailureMarkers
     private static readonly SearchValues<string> NoFailure = SearchValues.Create(
         [
             "Failures: 0, Errors: 0", "0 failed", "0 errors", "0 failures", "failed: 0", "errors: 0", "error_reporting",
-            "-Werror", "failures=0", "errors=0", "0 error(s)", "Warning(s)", "ignore-errors", "on_failure",
+            "failures=0", "errors=0", "0 error(s)", "Warning(s)", "ignore-errors", "on_failure",
         ],
         StringComparison.OrdinalIgnoreCase);
 
@@ -502,7 +502,8 @@ internal static class FailureMarkers
 
     private static bool IsNamePart(char c) => char.IsLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or '\\';
 
-    // "exceptions_test.rb", "error/handler.go", "ErrorHandler.java": a file or a name, not a report of a failure.
+    // "exceptions_test.rb", "error/handler.go", "ErrorHandler.java", "exceptions-0.10.0": a file, a name or a package,
+    // not a report of a failure.
     private static bool InName(ReadOnlySpan<char> fromMarker)
     {
         var word = 0;
@@ -511,8 +512,9 @@ internal static class FailureMarkers
             word++;
         }
 
+        var next = word + 1 < fromMarker.Length ? fromMarker[word + 1] : ' ';
         return word < fromMarker.Length
-            && (fromMarker[word] is '_' or '/' or '\\' || fromMarker[word] == '.' && word + 1 < fromMarker.Length && char.IsLetter(fromMarker[word + 1]));
+            && (fromMarker[word] is '_' or '/' or '\\' || fromMarker[word] == '.' && char.IsLetter(next) || fromMarker[word] == '-' && char.IsAsciiDigit(next));
     }
 
     /// <summary>CI's own report that the step failed, in the words of Travis, GitHub Actions, GitLab and Jenkins.</summary>

@@ -89,6 +89,19 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void A_package_named_like_a_marker_is_not_one()
+    {
+        var log = string.Join('\n', Enumerable.Range(1, 300).Select(i => $"    depends exceptions-0.10.{i}-K1JVigLRL0e8f7wZmwIycT")
+            .Append("Setup: Encountered missing dependencies:")
+            .Append("    error-prone-2.3.4 was not found"));
+
+        var excerpt = FailureExcerpt.Extract(log);
+
+        Assert.Contains("missing dependencies", excerpt.Text);
+        Assert.DoesNotContain("depends exceptions-0.10.1-", excerpt.Text);
+    }
+
+    [Fact]
     public void Strips_colour_codes_fold_markers_and_colour_codes_that_lost_their_escape()
     {
         var excerpt = FailureExcerpt.From("travis_fold:start:install\r\n\u001b[32mok\u001b[0m\r\ntravis_fold:end:install\r\n[[1;31mERROR[m] \u001b[31mFAILED\u001b[0m\n\n");

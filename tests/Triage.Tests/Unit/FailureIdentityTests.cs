@@ -42,6 +42,50 @@ public sealed class FailureIdentityTests
     }
 
     [Fact]
+    public void The_fingerprint_masks_dot_leaders_file_name_timestamps_and_clock_times_of_day()
+    {
+        Assert.Equal(
+            FailureFingerprint.Of("Building OTP.................... failed."),
+            FailureFingerprint.Of("Building OTP..................... failed."));
+        Assert.Equal(
+            FailureFingerprint.Of("npm ERR!     /home/travis/.npm/_logs/2019-11-05T05_01_58_327Z-debug.log"),
+            FailureFingerprint.Of("npm ERR!     /home/travis/.npm/_logs/2019-11-06T04_58_25_372Z-debug.log"));
+        Assert.Equal(
+            FailureFingerprint.Of("[error] Total time: 302 s, completed Jul 30, 2019 12:58:59 AM"),
+            FailureFingerprint.Of("[error] Total time: 110 s, completed Jul 31, 2019 1:01:24 PM"));
+        Assert.Contains("Building OTP", FailureFingerprint.Of("Building OTP.................... failed."));
+    }
+
+    [Fact]
+    public void The_suites_sbt_lists_under_failed_tests_are_the_failing_tests()
+    {
+        var identity = FailureIdentity.Of(
+            "[info] *** 2 TESTS FAILED ***\n[error] Failed tests:\n[error] \tcom.acme.http.StreamingTest\n"
+            + "[error] \tcom.acme.http.UpgradeTest\n[error] (http / Test / test) sbt.TestsFailedException: Tests unsuccessful");
+
+        Assert.Equal(["com.acme.http.StreamingTest", "com.acme.http.UpgradeTest"], identity.Tests);
+        Assert.Contains("TestsFailedException", identity.Exceptions);
+    }
+
+    [Fact]
+    public void Elixir_errors_are_failure_lines_so_two_different_ones_are_different_failures()
+    {
+        var a = FailureIdentity.Of("** (throw) \"Words not in order \\\"exos\\\" and \\\"ex_lttb\\\"\"\n    check.exs:9: Awesome.check/1");
+        var b = FailureIdentity.Of("** (throw) \"Words not in order \\\"thumbor\\\" and \\\"thumbnex\\\"\"\n    check.exs:9: Awesome.check/1");
+
+        Assert.Single(a.Messages);
+        Assert.False(a.Matches(b));
+    }
+
+    [Fact]
+    public void A_build_failed_by_warnings_as_errors_says_so_in_its_identity()
+    {
+        var identity = FailureIdentity.Of("src/Text/Ipynb.hs:94:10: Warning:\n    No explicit implementation for\n\n<no location info>:\nFailing due to -Werror.");
+
+        Assert.Contains("Failing due to -Werror.", identity.Messages);
+    }
+
+    [Fact]
     public void Two_failing_tests_through_the_same_assertion_are_different_failures()
     {
         var a = FailureIdentity.Of("--- FAIL: TestParseDates (0.01s)\n    dates_test.go:41: expected 2026 got 2025");
