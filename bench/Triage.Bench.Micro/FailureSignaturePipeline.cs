@@ -10,8 +10,9 @@ namespace Triage.Bench.Micro;
 /// <summary>
 /// What the router does to every log before a cache lookup: excerpt, redaction, fingerprint, identity and the
 /// built-in embedding, on real CI logs from ../shared/data/logchunks: the median-sized log and the largest.
-/// Excerpt times the excerpt of the log alone; Redaction, Fingerprint, Embedding and FocusSignature (focus,
-/// fingerprint, identity and embedding of the redacted excerpt) time one stage each, on that log's excerpt.
+/// Excerpt times the excerpt of the log alone; Redaction, Focus, Fingerprint, Embedding and FocusSignature (focus,
+/// fingerprint, identity and embedding of the redacted excerpt) time one stage each, on that log's excerpt, and
+/// Identity the identity of its focus.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(Percentiles))]
@@ -23,6 +24,7 @@ public class FailureSignaturePipeline
     private string excerpt = string.Empty;
     private string redacted = string.Empty;
     private string fingerprint = string.Empty;
+    private string focus = string.Empty;
 
     [Params("median", "largest")]
     public string Log { get; set; } = "median";
@@ -41,6 +43,7 @@ public class FailureSignaturePipeline
         excerpt = FailureExcerpt.From(log);
         redacted = redactor.Redact(excerpt).Text;
         fingerprint = FailureFingerprint.Of(redacted);
+        focus = FailureExcerpt.Focus(redacted);
         Console.WriteLine($"// {Log} log: {chosen.FullName} ({chosen.Length:N0} bytes)");
     }
 
@@ -56,6 +59,12 @@ public class FailureSignaturePipeline
 
     [Benchmark]
     public FailureSignature FocusSignature() => FailureSignature.Of(redacted, embedder);
+
+    [Benchmark]
+    public string Focus() => FailureExcerpt.Focus(redacted);
+
+    [Benchmark]
+    public FailureIdentity Identity() => FailureIdentity.Of(focus);
 
     [Benchmark]
     public string Fingerprint() => FailureFingerprint.Of(redacted);

@@ -81,9 +81,12 @@ public sealed partial record FailureIdentity(
                     codes.Add(match.Groups["code"].Value);
                 }
 
-                foreach (Match match in SourceFile().Matches(line))
+                if (MayHaveSourcePosition(line))
                 {
-                    files.Add(match.Groups["file"].Value);
+                    foreach (Match match in SourceFile().Matches(line))
+                    {
+                        files.Add(match.Groups["file"].Value);
+                    }
                 }
             }
         }
@@ -117,9 +120,10 @@ public sealed partial record FailureIdentity(
     public static FailureIdentity Deserialize(string json) =>
         string.IsNullOrEmpty(json) ? None : JsonSerializer.Deserialize(json, IdentityJson.Default.FailureIdentity) ?? None;
 
-    // Every alternative of FailedTest holds one of these.
+    // Every alternative of FailedTest holds one of these ("):" for JUnit's "shouldParse(com.acme.DateTest):", "::"
+    // for PHPUnit's "1) Acme\\DateTest::testParse"): a bracket alone is on most lines of a log.
     private static readonly SearchValues<string> TestMarks =
-        SearchValues.Create(["FAIL", "ERROR", "rspec ", "●", "✕", "not ok", "#test", "(", ")"], StringComparison.Ordinal);
+        SearchValues.Create(["FAIL", "ERROR", "rspec ", "●", "✕", "not ok", "#test", "):", "::"], StringComparison.Ordinal);
 
     private static readonly SearchValues<string> ExceptionWords =
         SearchValues.Create(["Exception", "Error", "Failure", "Fault"], StringComparison.Ordinal);
@@ -127,6 +131,29 @@ public sealed partial record FailureIdentity(
     /// <summary>Error codes and file positions need a digit; \d is any Unicode digit, so a non-ASCII line may hold one.</summary>
     internal static bool MayHaveDigit(ReadOnlySpan<char> line) =>
         line.ContainsAnyInRange('0', '9') || line.ContainsAnyExceptInRange('\0', '\x7F');
+
+    private static readonly SearchValues<char> PositionMarks = SearchValues.Create(":([,");
+
+    /// <summary>
+    /// What every match of <see cref="SourceFile"/> is followed by: ':', '(', '[' or ',' before a digit (a space
+    /// between them at most), or Python's <c>", line 3</c>. The pattern itself would be tried at every letter.
+    /// </summary>
+    private static bool MayHaveSourcePosition(ReadOnlySpan<char> line)
+    {
+        for (var at = line.IndexOfAny(PositionMarks); at >= 0 && at + 1 < line.Length;)
+        {
+            var next = line[at + 1];
+            if (char.IsDigit(next) || char.IsWhiteSpace(next) && at + 2 < line.Length && char.IsDigit(line[at + 2]))
+            {
+                return true;
+            }
+
+            var further = line[(at + 1)..].IndexOfAny(PositionMarks);
+            at = further < 0 ? -1 : at + 1 + further;
+        }
+
+        return line.Contains("\", line ", StringComparison.Ordinal);
+    }
 
     private static bool Same(IReadOnlyList<string> a, IReadOnlyList<string> b) => a.SequenceEqual(b, StringComparer.Ordinal);
 
