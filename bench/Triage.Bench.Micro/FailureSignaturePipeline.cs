@@ -72,7 +72,7 @@ public class FailureSignaturePipeline
     [Benchmark]
     public float[] Embedding() => embedder.Embed(fingerprint);
 
-    private static string DataFolder()
+    internal static string DataFolder()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Triage.sln")))

@@ -5,8 +5,8 @@ namespace Triage.Platform.Text;
 /// <summary>Build logs as they arrive from CI: coloured, folded, with carriage-return progress bars.</summary>
 /// <remarks>
 /// A log of several megabytes passes through here on every failure, so the cleaning is a copy that jumps from one
-/// escape character or fold marker to the next with vectorised searches, instead of a regular expression pass
-/// per kind of noise (which cost 1.5 µs per KB, most of it in building the replaced text).
+/// escape character, fold marker or line break to the next with vectorised searches, instead of a regular
+/// expression pass per kind of noise (which cost 1.5 µs per KB, most of it in building the replaced text).
 /// </remarks>
 public static class LogText
 {
@@ -15,6 +15,7 @@ public static class LogText
 
     private static readonly SearchValues<char> OscEnd = SearchValues.Create([Bell, Escape]);
     private static readonly SearchValues<char> LineEnd = SearchValues.Create("\r\n");
+    private static readonly SearchValues<string> FoldMarker = SearchValues.Create(["travis_", "##[", "section_"], StringComparison.Ordinal);
 
     // What any of the passes acts on; a log without any of these is already clean.
     private static readonly SearchValues<char> Noise = SearchValues.Create("\x1B[\r_#");
@@ -22,7 +23,7 @@ public static class LogText
     /// <summary>
     /// Removes ANSI escape sequences (CSI, OSC and two-character ones), then CI fold markers (Travis's
     /// <c>travis_fold</c>/<c>travis_time</c>, GitHub's <c>##[group]</c>, GitLab's <c>section_start</c>), then colour codes
-    /// that lost their escape character; line breaks become '\n'. Each pass compacts one pooled buffer in place.
+    /// that lost their escape character; line breaks become '\n'.
     /// </summary>
     public static string StripAnsi(string log)
     {
@@ -46,52 +47,83 @@ public static class LogText
     /// <see cref="StripAnsi(string)"/> into <paramref name="destination"/> (at least as long as the log), for a caller
     /// that reads the clean text and keeps only a little of it; returns the clean text's length.
     /// </summary>
-    public static int StripAnsi(ReadOnlySpan<char> log, Span<char> destination)
+    public static int StripAnsi(ReadOnlySpan<char> log, Span<char> destination) => StripAnsi(log, destination, lines: null);
+
+    /// <summary>
+    /// <see cref="StripAnsi(ReadOnlySpan{char}, Span{char})"/> that also adds to <paramref name="lines"/> what
+    /// <see cref="Lines"/> would find in the clean text: the last pass meets every line break anyway.
+    /// </summary>
+    public static int StripAnsi(ReadOnlySpan<char> log, Span<char> destination, List<Range>? lines)
     {
-        log.CopyTo(destination);
-        var length = RemoveEscapes(destination[..log.Length]);
+        var length = Compact<EscapeSequence>(log, destination, Escape);
         length = RemoveFoldMarkers(destination[..length]);
-        length = RemoveOrphanColours(destination[..length]);
-        return NormaliseLineBreaks(destination[..length]);
+        length = Compact<OrphanColour>(destination[..length], destination, '[');
+        return NormaliseLineBreaks(destination[..length], lines);
     }
 
-    /// <summary>The lines of a text whose line breaks are '\n' only (as <see cref="StripAnsi"/> leaves them).</summary>
+    /// <summary>The lines of a text whose line breaks are '\n' only (as <see cref="StripAnsi(string)"/> leaves them).</summary>
     public static List<Range> Lines(ReadOnlySpan<char> text)
     {
         var lines = new List<Range>(text.Count('\n') + 1);
+        var breaks = new CharPositions(text, '\n');
         var start = 0;
-        while (start <= text.Length)
+        while (breaks.MoveNext(out var next))
         {
-            var next = start < text.Length ? text[start..].IndexOf('\n') : -1;
-            if (next >= 0)
-            {
-                next += start;
-            }
-
-            if (next < 0)
-            {
-                if (start < text.Length)
-                {
-                    lines.Add(new Range(start, text.Length));
-                }
-
-                break;
-            }
-
             lines.Add(new Range(start, next));
             start = next + 1;
+        }
+
+        if (start < text.Length)
+        {
+            lines.Add(new Range(start, text.Length));
         }
 
         return lines;
     }
 
-    private static int RemoveEscapes(Span<char> text) => Compact(text, Escape, EscapeLength);
+    /// <summary>
+    /// Copies <paramref name="source"/> to <paramref name="destination"/> (which may be the same memory) without the
+    /// sequences that start with <paramref name="first"/> and that <typeparamref name="TSequence"/> gives a length,
+    /// left to right; returns the length copied.
+    /// </summary>
+    private static int Compact<TSequence>(ReadOnlySpan<char> source, Span<char> destination, char first)
+        where TSequence : struct, ISequence
+    {
+        var starts = new CharPositions(source, first);
+        var (read, write) = (0, 0);
+        while (starts.MoveNext(out var at))
+        {
+            var length = TSequence.Length(source[at..]);
+            if (length == 0)
+            {
+                continue;
+            }
+
+            source[read..at].CopyTo(destination[write..]);
+            write += at - read;
+            read = at + length;
+            starts.SkipTo(read);
+        }
+
+        source[read..].CopyTo(destination[write..]);
+        return write + source.Length - read;
+    }
+
+    private interface ISequence
+    {
+        /// <summary>The length of the sequence at the start of <paramref name="at"/>, or 0 when there is none.</summary>
+        static abstract int Length(ReadOnlySpan<char> at);
+    }
 
     /// <summary>
-    /// The length of the escape sequence at the start of <paramref name="at"/> (which starts with ESC), or 0 when it
-    /// is none: CSI <c>ESC [ params intermediates final</c>, OSC <c>ESC ] … BEL</c> or <c>ESC ] … ESC \</c>, or a
-    /// two-character <c>ESC</c> + one of '@'–'Z', '\'–'_'.
+    /// An ANSI escape sequence at the start of <c>at</c> (which starts with ESC): CSI <c>ESC [ params intermediates
+    /// final</c>, OSC <c>ESC ] … BEL</c> or <c>ESC ] … ESC \</c>, or a two-character <c>ESC</c> + one of '@'–'Z', '\'–'_'.
     /// </summary>
+    private readonly struct EscapeSequence : ISequence
+    {
+        public static int Length(ReadOnlySpan<char> at) => EscapeLength(at);
+    }
+
     private static int EscapeLength(ReadOnlySpan<char> at)
     {
         if (at.Length < 2)
@@ -139,16 +171,51 @@ public static class LogText
         return at[1] is >= '@' and <= 'Z' or >= '\\' and <= '_' ? 2 : 0;
     }
 
+    /// <summary>
+    /// Removes the fold markers of <see cref="FoldMarkerLength"/>, left to right in one search for the three
+    /// prefixes, moving the rest down; returns the new length.
+    /// </summary>
     private static int RemoveFoldMarkers(Span<char> text)
     {
-        var length = Compact(text, 't', TravisMarker, "travis_");
-        length = Compact(text[..length], '#', GitHubMarker, "##[");
-        return Compact(text[..length], 's', GitLabMarker, "section_");
+        var (read, write, from) = (0, 0, 0);
+        while (from < text.Length)
+        {
+            var found = text[from..].IndexOfAny(FoldMarker);
+            if (found < 0)
+            {
+                break;
+            }
+
+            var at = from + found;
+            var length = FoldMarkerLength(text[at..]);
+            if (length == 0)
+            {
+                from = at + 1;
+                continue;
+            }
+
+            text[read..at].CopyTo(text[write..]);
+            write += at - read;
+            read = from = at + length;
+        }
+
+        text[read..].CopyTo(text[write..]);
+        return write + text.Length - read;
     }
 
-    private static int RemoveOrphanColours(Span<char> text) => Compact(text, '[', OrphanColourLength);
+    private static int FoldMarkerLength(ReadOnlySpan<char> at) => at[0] switch
+    {
+        't' => TravisMarker(at),
+        '#' => GitHubMarker(at),
+        _ => GitLabMarker(at),
+    };
 
     // "[1;31m", "[0m", "[m": '[', then at most five numbers of one to three digits apart by ';', then 'm'.
+    private readonly struct OrphanColour : ISequence
+    {
+        public static int Length(ReadOnlySpan<char> at) => OrphanColourLength(at);
+    }
+
     private static int OrphanColourLength(ReadOnlySpan<char> at)
     {
         var i = 1;
@@ -184,57 +251,41 @@ public static class LogText
         return i < at.Length && at[i] == 'm' ? i + 1 : 0;
     }
 
-    // "\r\n" becomes "\n", a lone '\r' (a progress bar redrawing its line) becomes '\n'.
-    private static int NormaliseLineBreaks(Span<char> text)
-    {
-        var length = Compact(text, '\r', at => at.Length > 1 && at[1] == '\n' ? 1 : 0);
-        text[..length].Replace('\r', '\n');
-        return length;
-    }
-
     /// <summary>
-    /// Removes, left to right, every sequence that starts with <paramref name="first"/> (or <paramref name="prefix"/>)
-    /// and that <paramref name="measure"/> gives a length, moving the rest down; returns the new length.
+    /// "\r\n" becomes "\n", a lone '\r' (a progress bar redrawing its line) becomes '\n'; each line, in the new
+    /// text's positions, goes to <paramref name="lines"/> when it is given. Returns the new length.
     /// </summary>
-    private static int Compact(Span<char> text, char first, Measure measure, string? prefix = null)
+    private static int NormaliseLineBreaks(Span<char> text, List<Range>? lines)
     {
-        var next = Next(text, 0);
-        if (next < 0)
+        var breaks = new CharPositions(text, '\r', '\n');
+        var (read, write, line) = (0, 0, 0);
+        while (breaks.MoveNext(out var at))
         {
-            return text.Length;
-        }
-
-        var write = next;
-        var read = next;
-        while (next >= 0)
-        {
-            var length = measure(text[next..]);
-            if (length > 0)
+            // Where this break lands once the text before it has moved down.
+            var end = write + at - read;
+            lines?.Add(new Range(line, end));
+            line = end + 1;
+            if (text[at] == '\n')
             {
-                text[read..next].CopyTo(text[write..]);
-                write += next - read;
-                read = next + length;
+                continue;
             }
 
-            next = Next(text, next + Math.Max(length, 1));
+            text[read..at].CopyTo(text[write..]);
+            text[end] = '\n';
+            write = end + 1;
+            read = at + 1 < text.Length && text[at + 1] == '\n' ? at + 2 : at + 1;
+            breaks.SkipTo(read);
         }
 
         text[read..].CopyTo(text[write..]);
-        return write + text.Length - read;
-
-        int Next(Span<char> span, int from)
+        var length = write + text.Length - read;
+        if (line < length)
         {
-            if (from >= span.Length)
-            {
-                return -1;
-            }
-
-            var found = prefix is null ? span[from..].IndexOf(first) : span[from..].IndexOf(prefix, StringComparison.Ordinal);
-            return found < 0 ? -1 : from + found;
+            lines?.Add(new Range(line, length));
         }
-    }
 
-    private delegate int Measure(ReadOnlySpan<char> at);
+        return length;
+    }
 
     // travis_fold:start:install.1 / travis_time:end:0a1b2c:start=…, to the end of the line.
     private static int TravisMarker(ReadOnlySpan<char> at)

@@ -65,7 +65,8 @@ public static class FailureExcerpt
         var buffer = ArrayPool<char>.Shared.Rent(log.Length);
         try
         {
-            return Extract(buffer.AsMemory(0, LogText.StripAnsi(log, buffer)), maxLines, maxBytes, focus);
+            var lines = new List<Range>();
+            return Extract(buffer.AsMemory(0, LogText.StripAnsi(log, buffer, lines)), lines, maxLines, maxBytes, focus);
         }
         finally
         {
@@ -73,9 +74,8 @@ public static class FailureExcerpt
         }
     }
 
-    private static Excerpt Extract(ReadOnlyMemory<char> text, int maxLines, int maxBytes, bool focus)
+    private static Excerpt Extract(ReadOnlyMemory<char> text, List<Range> lines, int maxLines, int maxBytes, bool focus)
     {
-        var lines = LogText.Lines(text.Span);
         if (lines.Count == 0)
         {
             return Excerpt.Empty;

@@ -48,6 +48,7 @@ public sealed class LogTextTests
 
             var log = text.ToString();
             Assert.True(Reference(log) == LogText.StripAnsi(log), $"differs on {System.Text.Json.JsonSerializer.Serialize(log)}");
+            AssertLinesMatch(log);
         }
     }
 
@@ -61,6 +62,7 @@ public sealed class LogTextTests
         {
             var log = File.ReadAllText(file);
             Assert.True(Reference(log) == LogText.StripAnsi(log), $"differs on {file}");
+            AssertLinesMatch(log);
         }
     }
 
@@ -73,6 +75,29 @@ public sealed class LogTextTests
         var length = LogText.StripAnsi(log, buffer);
 
         Assert.Equal(LogText.StripAnsi(log), new string(buffer, 0, length));
+    }
+
+    [Theory]
+    [InlineData("", new string[0])]
+    [InlineData("one", new[] { "one" })]
+    [InlineData("one\n", new[] { "one" })]
+    [InlineData("one\n\ntwo", new[] { "one", "", "two" })]
+    [InlineData("\n", new[] { "" })]
+    public void Splits_clean_text_into_lines_without_their_breaks(string text, string[] expected)
+    {
+        Assert.Equal(expected, LogText.Lines(text).Select(r => text[r]));
+    }
+
+    // The lines the cleaner finds on its way are the lines of the text it returns.
+    private static void AssertLinesMatch(string log)
+    {
+        var buffer = new char[log.Length];
+        var found = new List<Range>();
+        var clean = new string(buffer, 0, LogText.StripAnsi(log, buffer, found));
+        var split = clean.Split('\n');
+        var expected = split[^1].Length == 0 ? split[..^1] : split;
+        Assert.True(expected.SequenceEqual(found.Select(r => clean[r])), $"lines differ on {System.Text.Json.JsonSerializer.Serialize(log)}");
+        Assert.True(LogText.Lines(clean).SequenceEqual(found), $"lines differ on {System.Text.Json.JsonSerializer.Serialize(log)}");
     }
 
     private static string Reference(string log)
