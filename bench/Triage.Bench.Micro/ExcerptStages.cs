@@ -4,7 +4,7 @@ using Triage.Router.Excerpts;
 
 namespace Triage.Bench.Micro;
 
-/// <summary>The stages of the excerpt of the median log, one at a time: cleaning, line index, marker searches.</summary>
+/// <summary>The stages of the excerpt of a log, one at a time: cleaning, line index, marker searches.</summary>
 [MemoryDiagnoser]
 public class ExcerptStages
 {
@@ -13,12 +13,15 @@ public class ExcerptStages
     private char[] clean = [];
     private List<Range> lines = [];
 
+    [Params("median", "largest")]
+    public string Log { get; set; } = "median";
+
     [GlobalSetup]
     public void Load()
     {
         var logs = Directory.GetFiles(FailureSignaturePipeline.DataFolder(), "*.log", SearchOption.AllDirectories)
             .Select(f => new FileInfo(f)).OrderBy(f => f.Length).ToList();
-        log = File.ReadAllText(logs[logs.Count / 2].FullName);
+        log = File.ReadAllText((Log == "largest" ? logs[^1] : logs[logs.Count / 2]).FullName);
         buffer = new char[log.Length];
         clean = buffer[..LogText.StripAnsi(log, buffer)];
         lines = LogText.Lines(clean);
@@ -28,7 +31,7 @@ public class ExcerptStages
     public int Clean() => LogText.StripAnsi(log, buffer);
 
     [Benchmark]
-    public int CleanWithLines() => LogText.StripAnsi(log, buffer, []);
+    public int CleanWithLines() => LogText.StripAnsi(log, buffer, new List<Range>(log.AsSpan().Count('\n') + log.AsSpan().Count('\r') + 1));
 
     [Benchmark]
     public int Lines() => LogText.Lines(clean).Count;

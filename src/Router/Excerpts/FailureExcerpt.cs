@@ -65,7 +65,8 @@ public static class FailureExcerpt
         var buffer = ArrayPool<char>.Shared.Rent(log.Length);
         try
         {
-            var lines = new List<Range>();
+            // Sized once: a log of megabytes has tens of thousands of lines, and a list that grows copies them all again.
+            var lines = new List<Range>(log.AsSpan().Count('\n') + log.AsSpan().Count('\r') + 1);
             return Extract(buffer.AsMemory(0, LogText.StripAnsi(log, buffer, lines)), lines, maxLines, maxBytes, focus);
         }
         finally
@@ -432,25 +433,42 @@ internal static class FailureMarkers
     /// <summary>The lines of <paramref name="text"/> with a candidate marker somewhere in them, in order.</summary>
     public static List<int> CandidateLines(ReadOnlySpan<char> text, List<Range> lines)
     {
-        var found = new SortedSet<int>();
+        var found = new List<int>();
         foreach (var words in Candidates)
         {
             Mark(text, lines, found, span => span.IndexOfAny(words));
         }
 
         Mark(text, lines, found, span => span.IndexOfAny(Symbols));
-        return [.. found];
+        return InOrder(found);
     }
 
     /// <summary>The lines that may be CI's report of an exit: every phrase of <see cref="IsFailedExit"/> has "exit".</summary>
     public static List<int> ExitCandidateLines(ReadOnlySpan<char> text, List<Range> lines)
     {
-        var found = new SortedSet<int>();
+        var found = new List<int>();
         Mark(text, lines, found, span => span.IndexOfAny(Exit));
-        return [.. found];
+        return found;
     }
 
-    private static void Mark(ReadOnlySpan<char> text, List<Range> lines, SortedSet<int> found, Search search)
+    // Each search finds its lines in order; lines that more than one search found appear once.
+    private static List<int> InOrder(List<int> found)
+    {
+        found.Sort();
+        var distinct = 0;
+        for (var i = 0; i < found.Count; i++)
+        {
+            if (i == 0 || found[i] != found[i - 1])
+            {
+                found[distinct++] = found[i];
+            }
+        }
+
+        found.RemoveRange(distinct, found.Count - distinct);
+        return found;
+    }
+
+    private static void Mark(ReadOnlySpan<char> text, List<Range> lines, List<int> found, Search search)
     {
         var offset = 0;
         while (offset < text.Length)
