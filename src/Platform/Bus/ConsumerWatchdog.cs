@@ -22,16 +22,17 @@ namespace Triage.Platform.Bus;
 public sealed partial class ConsumerWatchdog(TriageOptions options, ILogger<ConsumerWatchdog> logger)
     : BackgroundService, IReceiveEndpointObserver
 {
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
 
     private readonly ConcurrentDictionary<string, IReceiveEndpoint> endpoints = new(StringComparer.Ordinal);
     private readonly MissingConsumers missing = new();
+    private int restarts;
 
     /// <summary>Queues this process consumes that had no consumer at the last check, with how many checks in a row.</summary>
     public IReadOnlyDictionary<string, int> Unconsumed => missing.Current;
 
     /// <summary>Receive endpoints this process restarted because their queue had lost its consumer.</summary>
-    public int Restarts { get; private set; }
+    public int Restarts => Volatile.Read(ref restarts);
 
     public Task Ready(ReceiveEndpointReady ready)
     {
@@ -80,10 +81,8 @@ public sealed partial class ConsumerWatchdog(TriageOptions options, ILogger<Cons
                 continue;
             }
 
-            foreach (var queue in missing.Observe(counts))
-            {
-                await RestartAsync(queue, stoppingToken);
-            }
+            // Each endpoint on its own: one whose stop hangs must not hold the others back.
+            await Task.WhenAll(missing.Observe(counts).Select(queue => RestartAsync(queue, stoppingToken)));
         }
     }
 
@@ -116,18 +115,26 @@ public sealed partial class ConsumerWatchdog(TriageOptions options, ILogger<Cons
         LogRestarting(logger, queue, MissingConsumers.ChecksBeforeRestart, options.Bus.ConsumerCheckSeconds);
         try
         {
-            using (var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
-            {
-                stop.CancelAfter(StopTimeout);
-                await endpoint.Stop(stop.Token);
-            }
-
-            endpoint.Start(stoppingToken);
-            Restarts++;
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            stop.CancelAfter(StopTimeout);
+            await endpoint.Stop(stop.Token);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
-            // Left to readiness, which names the queue: an orchestrator replaces the process.
+            // A stop that throws or times out on a dead channel may still finish in the background: start anyway.
+            LogStopFailed(logger, queue, e.Message);
+        }
+
+        try
+        {
+            endpoint.Start(stoppingToken);
+            Interlocked.Increment(ref restarts);
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            // MassTransit refuses to start an endpoint whose stop has not finished: the next check tries again, and
+            // readiness names the queue meanwhile, so an orchestrator can replace the process if it never succeeds.
+            missing.RestartFailed(queue);
             LogRestartFailed(logger, e, queue);
         }
     }
@@ -139,7 +146,10 @@ public sealed partial class ConsumerWatchdog(TriageOptions options, ILogger<Cons
         Message = "Queue {Queue} has had no consumer for {Checks} checks {Seconds} s apart while RabbitMQ answers; restarting its receive endpoint")]
     private static partial void LogRestarting(ILogger logger, string queue, int checks, int seconds);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not restart the receive endpoint of {Queue}; readiness reports it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The receive endpoint of {Queue} did not stop cleanly ({Reason}); starting it anyway")]
+    private static partial void LogStopFailed(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not restart the receive endpoint of {Queue}; the next check tries again, and readiness reports it")]
     private static partial void LogRestartFailed(ILogger logger, Exception exception, string queue);
 }
 
@@ -153,6 +163,7 @@ public sealed class MissingConsumers
     public const int ChecksBeforeUnready = 2;
 
     private readonly ConcurrentDictionary<string, int> misses = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> failedRestarts = new(StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, int> Current => misses;
 
@@ -166,12 +177,14 @@ public sealed class MissingConsumers
             if (count > 0)
             {
                 misses.TryRemove(queue, out _);
+                failedRestarts.TryRemove(queue, out _);
                 continue;
             }
 
             // Every third check in a row: a restarted endpoint gets as long as MassTransit had to get its consumer back.
+            // A restart that failed is tried again at the next check: nothing is consuming meanwhile.
             var inARow = misses.AddOrUpdate(queue, 1, (_, before) => before + 1);
-            if (inARow % ChecksBeforeRestart == 0)
+            if (inARow % ChecksBeforeRestart == 0 || failedRestarts.TryRemove(queue, out _))
             {
                 restart.Add(queue);
             }
@@ -180,6 +193,13 @@ public sealed class MissingConsumers
         return restart;
     }
 
+    /// <summary>The endpoint of <paramref name="queue"/> could not be started again: the next check without a consumer retries.</summary>
+    public void RestartFailed(string queue) => failedRestarts[queue] = true;
+
     /// <summary>While the broker does not answer nothing is counted: MassTransit is reconnecting.</summary>
-    public void BrokerUnreachable() => misses.Clear();
+    public void BrokerUnreachable()
+    {
+        misses.Clear();
+        failedRestarts.Clear();
+    }
 }

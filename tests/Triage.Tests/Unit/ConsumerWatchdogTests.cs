@@ -36,6 +36,31 @@ public sealed class ConsumerWatchdogTests
     }
 
     [Fact]
+    public void A_restart_that_failed_is_tried_again_at_the_next_check_without_a_consumer()
+    {
+        var missing = new MissingConsumers();
+        missing.Observe(Counts(("triage-router", 0)));
+        missing.Observe(Counts(("triage-router", 0)));
+        Assert.Contains("triage-router", missing.Observe(Counts(("triage-router", 0))));
+
+        missing.RestartFailed("triage-router");
+
+        Assert.Contains("triage-router", missing.Observe(Counts(("triage-router", 0))));
+        Assert.Empty(missing.Observe(Counts(("triage-router", 0))));
+    }
+
+    [Fact]
+    public void A_failed_restart_is_forgotten_once_a_consumer_is_back()
+    {
+        var missing = new MissingConsumers();
+        missing.RestartFailed("triage-router");
+
+        missing.Observe(Counts(("triage-router", 1)));
+
+        Assert.Empty(missing.Observe(Counts(("triage-router", 0))));
+    }
+
+    [Fact]
     public void Nothing_is_counted_while_the_broker_does_not_answer()
     {
         var missing = new MissingConsumers();
