@@ -28,6 +28,7 @@ public static class FailureExcerpt
     private const int ContextBefore = 2;
     private const int ContextAfter = 3;
     private const int MaxContinuation = 40;
+    private const int MaxFrames = 200;
     private const int MaxExitBlocks = 3;
     private const int ExitContext = 12;
     private const int MaxBlockLines = 40;
@@ -99,12 +100,12 @@ public static class FailureExcerpt
         var exits = ExitBlocks(text, lines).ToList();
         var lastExit = exits.Count > 0 ? exits[0].End : lines.Count;
         var failedSteps = exits.Select(e => FailedStep(text, lines, e.End - 1)).ToList();
-        var ranked = exits.Concat(Blocks(text, lines, weights)
+        var ranked = exits.Select(b => (Block: b, Rank: 0)).Concat(Blocks(text, lines, weights)
             .Select(b => (Block: b, Rank: Rank(b, failedSteps, lastExit)))
             .Where(b => !focus || failedSteps.Count == 0 || b.Rank <= InFailedStep)
             .OrderBy(b => b.Rank)
-            .ThenByDescending(b => b.Block.End)
-            .Select(b => b.Block));
+            .ThenByDescending(b => b.Block.End))
+            .ToList();
         var keep = new bool[lines.Count];
         var budget = new Budget(text, lines, maxLines, maxBytes);
 
@@ -117,16 +118,16 @@ public static class FailureExcerpt
             }
         }
 
-        foreach (var block in ranked)
-        {
-            for (var i = block.Start; i < Math.Min(block.End, block.Start + MaxBlockLines); i++)
-            {
-                if (!keep[i] && budget.Take(i))
-                {
-                    keep[i] = true;
-                }
-            }
-        }
+        // Every strong block gets its first lines, then the best one up to half the budget (the long trace of the
+        // failure itself), then the weak markers their first lines; what is left goes to the rest of the long
+        // blocks, strong before weak.
+        var strong = ranked.Where(b => b.Rank < Weak).Select(b => b.Block).ToList();
+        var weak = ranked.Where(b => b.Rank >= Weak).Select(b => b.Block).ToList();
+        Keep(strong, MaxBlockLines);
+        Keep(strong.Take(1), maxLines / 2);
+        Keep(weak, MaxBlockLines);
+        Keep(strong, int.MaxValue);
+        Keep(weak, int.MaxValue);
 
         if (!keep.Contains(true))
         {
@@ -138,6 +139,21 @@ public static class FailureExcerpt
         }
 
         return Render(text, lines, keep);
+
+        void Keep(IEnumerable<Block> blocks, int linesEach)
+        {
+            foreach (var block in blocks)
+            {
+                var end = block.End - block.Start <= linesEach ? block.End : block.Start + linesEach;
+                for (var i = block.Start; i < end; i++)
+                {
+                    if (!keep[i] && budget.Take(i))
+                    {
+                        keep[i] = true;
+                    }
+                }
+            }
+        }
     }
 
     private static List<Block> Blocks(ReadOnlyMemory<char> text, List<Range> lines, int[] weights)
@@ -165,6 +181,7 @@ public static class FailureExcerpt
 
             var end = i;
             var continuation = 0;
+            var frames = 0;
             while (end < lines.Count)
             {
                 if (weights[end] > 0)
@@ -172,7 +189,13 @@ public static class FailureExcerpt
                     strength = Math.Max(strength, weights[end]);
                     continuation = 0;
                 }
-                else if (FailureMarkers.Continues(text.Span[lines[end]]) && continuation < MaxContinuation)
+                else if (FailureMarkers.IsFrame(text.Span[lines[end]]) && frames < MaxFrames)
+                {
+                    // A trace is as long as the code that threw made it, and its frames say where: they do not
+                    // count as the loose lines a block may carry.
+                    frames++;
+                }
+                else if (continuation < MaxContinuation && ContinuesBlock(text.Span, lines, end, first))
                 {
                     continuation++;
                 }
@@ -184,18 +207,37 @@ public static class FailureExcerpt
                 end++;
             }
 
-            end = Math.Min(lines.Count, end + ContextAfter);
-            blocks.Add(new Block(start, end, strength, first));
-            i = end;
+            // A marker among the context after the block seeds a block of its own, which joins this one.
+            blocks.Add(new Block(start, Math.Min(lines.Count, end + ContextAfter), strength, first));
+            i = Math.Max(end, i + 1);
         }
 
         return blocks;
+    }
+
+    /// <summary>
+    /// A line carries on the block above it when it is indented or a frame, and also when it is blank or the header
+    /// of a nested trace ("Caused: X", "Command Close created at") and a stack frame follows within two lines: the
+    /// trace goes on. A tool that marks each of its lines ("= ==123==ERROR: AddressSanitizer" then "=     #0 0x…")
+    /// carries on with lines that start with the same mark and then a space.
+    /// </summary>
+    private static bool ContinuesBlock(ReadOnlySpan<char> text, List<Range> lines, int line, int marker)
+    {
+        var span = text[lines[line]];
+        if (FailureMarkers.Continues(span) || FailureMarkers.SameDecoration(span, text[lines[marker]]))
+        {
+            return true;
+        }
+
+        return line + 1 < lines.Count && FailureMarkers.IsFrame(text[lines[line + 1]])
+            || line + 2 < lines.Count && FailureMarkers.IsFrame(text[lines[line + 2]]);
     }
 
     // Blocks inside a step CI reported as failed explain it best, strong markers before weak ones; then strong
     // markers elsewhere before the last failure (an earlier step that printed errors and carried on), then what
     // came after it (clean-up, caches, after-failure scripts), then the weak markers anywhere.
     private const int InFailedStep = 1;
+    private const int Weak = 4;
 
     private static int Rank(Block block, List<(int Start, int End)> failedSteps, int lastExit)
     {
@@ -206,7 +248,7 @@ public static class FailureExcerpt
             (true, false, _) => 1,
             (false, true, true) => 2,
             (false, true, false) => 3,
-            _ => 4,
+            _ => Weak,
         };
     }
 
@@ -381,7 +423,7 @@ internal static class FailureMarkers
             return 0;
         }
 
-        var trimmed = line.TrimStart();
+        var trimmed = Body(line).TrimStart();
         foreach (var phrase in Boilerplate)
         {
             if (trimmed.StartsWith(phrase, StringComparison.Ordinal))
@@ -391,7 +433,7 @@ internal static class FailureMarkers
         }
 
         // Sets, not string.Contains ignoring case: that runs scalar under invariant globalization.
-        if (line.ContainsAny(NoFailure))
+        if (line.ContainsAny(NoFailure) || IsZeroCount(trimmed) || IsPassedTest(trimmed))
         {
             return 0;
         }
@@ -404,6 +446,51 @@ internal static class FailureMarkers
         }
 
         return line.IndexOfAny(Strong) >= 0 ? 2 : 1;
+    }
+
+    /// <summary>
+    /// A test runner's report of a test that passed or did not run, whatever its name says ("can display errors:
+    /// 66.16 ms OK", "test_fails_on_bad_input PASSED", "✓ rejects an invalid token", "ok 12 - fails without a key",
+    /// ScalaTest's "[info] - rejects a bad header" and "… !!! IGNORED !!!").
+    /// </summary>
+    private static bool IsPassedTest(ReadOnlySpan<char> line)
+    {
+        var end = line.TrimEnd();
+        if (end.EndsWith("!!! IGNORED !!!", StringComparison.Ordinal) || end.EndsWith(" SKIPPED", StringComparison.Ordinal)
+            || end.EndsWith(" SKIP", StringComparison.Ordinal)
+            || line.StartsWith("[info] - ", StringComparison.Ordinal) && !end.EndsWith("***", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        if (end.EndsWith(')') && end.LastIndexOf(" OK (", StringComparison.Ordinal) is var timed and >= 0 && end[(timed + 5)..].IndexOf('(') < 0)
+        {
+            // hspec: "responds with an error if …:   OK (0.01s)"
+            return true;
+        }
+
+        if (end.EndsWith(" OK", StringComparison.Ordinal) || end.EndsWith(" PASSED", StringComparison.Ordinal)
+            || end.EndsWith("[PASS]", StringComparison.Ordinal) || end.EndsWith(" ... ok", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        return line.StartsWith("✓ ", StringComparison.Ordinal) || line.StartsWith("✔ ", StringComparison.Ordinal)
+            || line.StartsWith("--- PASS", StringComparison.Ordinal) || line.StartsWith("PASS ", StringComparison.Ordinal)
+            || line.StartsWith("ok ", StringComparison.Ordinal) && line.Length > 3 && char.IsAsciiDigit(line[3]);
+    }
+
+    /// <summary>A count that says nothing failed: "Number of failures in tests: 0", "errors = 0".</summary>
+    private static bool IsZeroCount(ReadOnlySpan<char> line)
+    {
+        line = line.TrimEnd();
+        if (line.Length < 3 || line[^1] != '0' || char.IsAsciiDigit(line[^2]) || line[^2] == '.')
+        {
+            return false;
+        }
+
+        var before = line[..^1].TrimEnd();
+        return before.Length > 0 && before[^1] is ':' or '=';
     }
 
     /// <summary>A marker that starts a word: "errors" and "Error:" count, "Test_let_errors" and "stderr" do not.</summary>
@@ -520,26 +607,37 @@ internal static class FailureMarkers
 
     private static bool IsNamePart(char c) => char.IsLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or '\\';
 
-    // "exceptions_test.rb", "error/handler.go", "ErrorHandler.java", "exceptions-0.10.0": a file, a name or a package,
-    // not a report of a failure.
+    // "exceptions_test.rb", "error/handler.go", "ErrorHandler.java", "exceptions-0.10.0", "assertDoesNotThrow",
+    // "assertj-core": a file, a name or a package, not a report of a failure; "timeout=10", "fail-fast=true": a setting.
     private static bool InName(ReadOnlySpan<char> fromMarker)
     {
         var word = 0;
         while (word < fromMarker.Length && char.IsLetter(fromMarker[word]))
         {
+            if (word > 0 && char.IsUpper(fromMarker[word]) && char.IsLower(fromMarker[word - 1]))
+            {
+                return true;
+            }
+
             word++;
+        }
+
+        if (word > "assert".Length && fromMarker.StartsWith("assert", StringComparison.OrdinalIgnoreCase)
+            && !fromMarker.StartsWith("assertion", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
         }
 
         var next = word + 1 < fromMarker.Length ? fromMarker[word + 1] : ' ';
         return word < fromMarker.Length
-            && (fromMarker[word] is '_' or '/' or '\\' || fromMarker[word] == '.' && char.IsLetter(next) || fromMarker[word] == '-' && char.IsAsciiDigit(next));
+            && (fromMarker[word] is '_' or '/' or '\\' or '=' || fromMarker[word] == '.' && char.IsLetter(next) || fromMarker[word] == '-' && char.IsAsciiDigit(next));
     }
 
     /// <summary>CI's own report that the step failed, in the words of Travis, GitHub Actions, GitLab and Jenkins.</summary>
     public static bool IsFailedExit(ReadOnlySpan<char> line)
     {
         // Travis's last line repeats the job's result; the step that failed has said so already.
-        if (line.StartsWith("Done. Your build exited", StringComparison.Ordinal))
+        if (Body(line).StartsWith("Done. Your build exited", StringComparison.Ordinal))
         {
             return false;
         }
@@ -560,18 +658,88 @@ internal static class FailureMarkers
     }
 
     /// <summary>CI's report that a step ended, whatever its exit code.</summary>
-    public static bool IsExit(ReadOnlySpan<char> line) =>
-        line.StartsWith("The command \"", StringComparison.Ordinal) && line.Contains("\" exited with ", StringComparison.Ordinal)
-        || line.StartsWith("##[error]Process completed with exit code", StringComparison.Ordinal);
+    public static bool IsExit(ReadOnlySpan<char> line)
+    {
+        var body = Body(line);
+        return body.StartsWith("The command \"", StringComparison.Ordinal) && body.Contains("\" exited with ", StringComparison.Ordinal)
+            || body.StartsWith("##[error]Process completed with exit code", StringComparison.Ordinal);
+    }
 
     /// <summary>The line CI prints when it starts a step: the command itself.</summary>
-    public static bool StartsStep(ReadOnlySpan<char> line) => line.StartsWith("$ ", StringComparison.Ordinal);
+    public static bool StartsStep(ReadOnlySpan<char> line) => Body(line).StartsWith("$ ", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Whether <paramref name="line"/> starts with the symbols that start <paramref name="marker"/> ("=", "|", "#>")
+    /// followed by a space: the prefix a tool or a CI script puts before each line it prints.
+    /// </summary>
+    public static bool SameDecoration(ReadOnlySpan<char> line, ReadOnlySpan<char> marker)
+    {
+        line = Body(line);
+        marker = Body(marker);
+        var length = 0;
+        while (length < marker.Length && length < 4 && (char.IsPunctuation(marker[length]) || char.IsSymbol(marker[length])))
+        {
+            length++;
+        }
+
+        return length > 0 && length < marker.Length && marker[length] == ' '
+            && line.Length > length + 1 && line.StartsWith(marker[..length], StringComparison.Ordinal) && line[length] == ' '
+            && !line[length..].IsWhiteSpace();
+    }
+
+    /// <summary>
+    /// A stack frame: "at X(File.java:12)", "... 4 more" (Java, .NET, JavaScript), "#3 0x4fb97b in free" (gdb and
+    /// the sanitizers), whatever the indent.
+    /// </summary>
+    public static bool IsFrame(ReadOnlySpan<char> line)
+    {
+        var body = Body(line).TrimStart();
+        return body.StartsWith("at ", StringComparison.Ordinal)
+            || body.StartsWith("... ", StringComparison.Ordinal) && body.EndsWith(" more", StringComparison.Ordinal)
+            || body.Length > 3 && body[0] == '#' && char.IsAsciiDigit(body[1]) && body[2..].TrimStart("0123456789").StartsWith(" 0x", StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The line without the time stamp CI may put before every line ("2022-05-30T09:11:02.8577255Z " in GitHub
+    /// Actions, "[2024-01-02T10:11:12.345Z] " from Jenkins' timestamper): the checks that look at how a line starts
+    /// look at what the tool printed.
+    /// </summary>
+    public static ReadOnlySpan<char> Body(ReadOnlySpan<char> line)
+    {
+        var at = line.Length > 0 && line[0] == '[' ? 1 : 0;
+        if (line.Length < at + 20 || !IsDate(line.Slice(at, 10)) || line[at + 10] is not ('T' or ' ') || !IsTime(line.Slice(at + 11, 8)))
+        {
+            return line;
+        }
+
+        at += 19;
+        while (at < line.Length && (char.IsAsciiDigit(line[at]) || line[at] is '.' or ',' or 'Z' or '+' or '-' or ':'))
+        {
+            at++;
+        }
+
+        if (at < line.Length && line[at] == ']' && line[0] == '[')
+        {
+            at++;
+        }
+
+        return at < line.Length && line[at] == ' ' ? line[(at + 1)..] : at == line.Length ? [] : line;
+    }
+
+    private static bool IsDate(ReadOnlySpan<char> s) =>
+        char.IsAsciiDigit(s[0]) && char.IsAsciiDigit(s[1]) && char.IsAsciiDigit(s[2]) && char.IsAsciiDigit(s[3]) && s[4] == '-'
+        && char.IsAsciiDigit(s[5]) && char.IsAsciiDigit(s[6]) && s[7] == '-' && char.IsAsciiDigit(s[8]) && char.IsAsciiDigit(s[9]);
+
+    private static bool IsTime(ReadOnlySpan<char> s) =>
+        char.IsAsciiDigit(s[0]) && char.IsAsciiDigit(s[1]) && s[2] == ':' && char.IsAsciiDigit(s[3]) && char.IsAsciiDigit(s[4])
+        && s[5] == ':' && char.IsAsciiDigit(s[6]) && char.IsAsciiDigit(s[7]);
 
     private static readonly string[] ExitPhrases = ["exited with", "exit code", "exit status", "returned exit code"];
 
     /// <summary>Indented lines, stack frames and pytest's "E" lines belong to the block above them.</summary>
     public static bool Continues(ReadOnlySpan<char> line)
     {
+        line = Body(line);
         if (line.IsEmpty)
         {
             return false;
@@ -580,6 +748,13 @@ internal static class FailureMarkers
         if (line[0] is ' ' or '\t')
         {
             return !line.IsWhiteSpace();
+        }
+
+        // An indented line behind a level tag: "[info]   at com.example.Foo.bar(Foo.scala:12)", "[ERROR]     symbol: x".
+        if (line[0] == '[' && line.IndexOf(']') is > 1 and < 10 and var tag && line.Length > tag + 3
+            && line[tag + 1] == ' ' && line[tag + 2] is ' ' or '\t' && !line[(tag + 1)..].IsWhiteSpace())
+        {
+            return true;
         }
 
         return line.StartsWith("at ", StringComparison.Ordinal)

@@ -118,4 +118,117 @@ public sealed class FailureExcerptTests
 
         Assert.True(excerpt.Length <= FailureExcerpt.MaxLineLength + 2);
     }
+
+    private static string Noise(int count, string prefix = "") =>
+        string.Join('\n', Enumerable.Range(1, count).Select(i => $"{prefix}Downloading artifact {i} from https://repo.example/{i}.jar"));
+
+    [Fact]
+    public void A_trace_goes_on_across_a_blank_line_and_the_headers_of_its_causes()
+    {
+        var trace = string.Join('\n',
+            "ERROR: Error cloning remote repo 'origin'",
+            "hudson.plugins.git.GitException: Command \"git fetch\" returned status code 128:",
+            "stdout: ",
+            "stderr: fatal: unable to access 'https://git.example/repo.git/': The requested URL returned error: 503",
+            "",
+            "\tat org.example.git.CliGit.launch(CliGit.java:2681)",
+            "\tat org.example.git.CliGit.fetch(CliGit.java:2102)",
+            "Caused: hudson.remoting.Channel$OrderlyShutdown",
+            "Also:   hudson.remoting.Channel$CallSiteStackTrace: Remote call to builder-1",
+            "\t\tat hudson.remoting.Channel.call(Channel.java:1001)",
+            "\t\tat org.example.checkout.Checkout.run(Checkout.java:42)");
+
+        var excerpt = FailureExcerpt.From(Noise(200) + "\n" + trace + "\n" + Noise(200, "post "));
+
+        Assert.Contains("at org.example.git.CliGit.fetch(CliGit.java:2102)", excerpt);
+        Assert.Contains("at org.example.checkout.Checkout.run(Checkout.java:42)", excerpt);
+    }
+
+    [Fact]
+    public void A_long_trace_is_kept_past_the_loose_lines_a_block_may_carry()
+    {
+        var frames = Enumerable.Range(1, 90).Select(i => $"\tat org.example.layer{i}.Call.invoke(Call.java:{i})");
+        var log = Noise(300) + "\norg.opentest4j.AssertionFailedError: expected: <true> but was: <false>\n"
+            + string.Join('\n', frames) + "\n" + Noise(100, "after ");
+
+        var excerpt = FailureExcerpt.From(log);
+
+        Assert.Contains("at org.example.layer90.Call.invoke(Call.java:90)", excerpt);
+    }
+
+    [Fact]
+    public void Time_stamps_before_each_line_do_not_hide_boilerplate_or_continuation()
+    {
+        var stamp = "2022-05-30T09:11:02.8577255Z ";
+        var log = string.Join('\n', Enumerable.Range(1, 200).Select(i => $"{stamp}Downloading artifact {i}")
+            .Append($"{stamp}ConsoleClientTest > testClassicParsing() FAILED")
+            .Append($"{stamp}    java.lang.IllegalArgumentException: no such file ../data/a.log")
+            .Append($"{stamp}        at org.example.LogParser.parseLog(LogParser.java:39)")
+            .Append($"{stamp}")
+            .Append($"{stamp}        Caused by:")
+            .Append($"{stamp}        java.nio.file.NoSuchFileException: ../data/a.log")
+            .Append($"{stamp}            at org.example.Files.lines(Files.java:12)")
+            .Concat(Enumerable.Range(1, 100).Select(i => $"{stamp}Uploading {i}"))
+            .Append($"{stamp}##[error]Process completed with exit code 1."));
+
+        var excerpt = FailureExcerpt.From(log);
+
+        Assert.Contains("at org.example.Files.lines(Files.java:12)", excerpt);
+        Assert.Equal(0, FailureMarkers.Weight($"{stamp}[ERROR] To see the full stack trace of the errors, re-run Maven with the -e switch."));
+        Assert.True(FailureMarkers.IsExit($"{stamp}##[error]Process completed with exit code 1."));
+    }
+
+    [Theory]
+    [InlineData(" > git fetch --tags https://git.example/repo.git # timeout=10")]
+    [InlineData("[INFO] --- jacoco-maven-plugin:0.8.1:report @ assertj-core ---")]
+    [InlineData("Time elapsed in ms for assertDoesNotHaveDuplicates : 237")]
+    [InlineData("Number of failures in tests: 0")]
+    [InlineData("[ RUN      ] floating windows API has proper error messages: 3.15 ms OK")]
+    [InlineData("        responds with an error if the identifier cannot be found:    OK (0.01s)")]
+    [InlineData("test_fails_on_bad_input PASSED")]
+    [InlineData("[info] - client rejects illegal headers with an exception !!! IGNORED !!!")]
+    [InlineData("[info] - server rejects an invalid header")]
+    public void Settings_names_and_passing_tests_are_no_failure(string line)
+    {
+        Assert.Equal(0, FailureMarkers.Weight(line));
+    }
+
+    [Theory]
+    [InlineData("[info] - rejects a bad header *** FAILED ***")]
+    [InlineData("org.opentest4j.AssertionFailedError: expected: <1> but was: <2>")]
+    [InlineData("Tests: 1 failed, 5 passed")]
+    public void Failing_tests_and_assertions_are_still_failures(string line)
+    {
+        Assert.Equal(2, FailureMarkers.Weight(line));
+    }
+
+    [Fact]
+    public void Lines_with_the_mark_of_the_tool_that_failed_carry_its_block_on()
+    {
+        var report = string.Join('\n',
+            "= ==16563==ERROR: AddressSanitizer: SEGV on unknown address 0x000001d548d0",
+            "= ==16563==The signal is caused by a WRITE memory access.",
+            "=     #0 0x455083 in atomic_compare_exchange_strong sanitizer_atomic.h:81",
+            "=     #1 0x4fb97b in __interceptor_free asan_malloc_linux.cc:129:3",
+            "=     #2 0x1066974 in xfree src/nvim/memory.c:119:3",
+            "=     #3 0x12c54b8 in free_string_option src/nvim/option.c:2306:5",
+            "=     #4 0x12c49dd in free_all_options src/nvim/option.c:969:9",
+            "= SUMMARY: AddressSanitizer: SEGV sanitizer_atomic.h:81:10");
+
+        var excerpt = FailureExcerpt.From(Noise(200) + "\n" + report + "\n" + Noise(200, "post "));
+
+        Assert.Contains("free_all_options src/nvim/option.c:969:9", excerpt);
+    }
+
+    [Theory]
+    [InlineData("2022-05-30T09:11:02.8577255Z hello", "hello")]
+    [InlineData("[2024-01-02T10:11:12.345Z] hello", "hello")]
+    [InlineData("2024-01-02 10:11:12,345 hello", "hello")]
+    [InlineData("2022-05-30T09:11:02.8577255Z", "")]
+    [InlineData("2022-05-30 is the day", "2022-05-30 is the day")]
+    [InlineData("hello", "hello")]
+    public void The_body_of_a_line_is_what_follows_its_time_stamp(string line, string body)
+    {
+        Assert.Equal(body, FailureMarkers.Body(line).ToString());
+    }
 }
