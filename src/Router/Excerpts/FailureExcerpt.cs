@@ -35,6 +35,7 @@ public static class FailureExcerpt
     private const int WholeLogLines = 60;
     private const int WholeLogChars = 6 * 1024;
     private const int Strong = 2;
+    private const int Verdict = 3;
 
     /// <summary>A gap between two kept blocks is marked so that neither a reader nor a model joins them up.</summary>
     public const string Gap = "…";
@@ -104,7 +105,7 @@ public static class FailureExcerpt
             .Select(b => (Block: b, Rank: Rank(b, failedSteps, lastExit)))
             .Where(b => !focus || failedSteps.Count == 0 || b.Rank <= InFailedStep)
             .OrderBy(b => b.Rank)
-            .ThenByDescending(b => b.Block.End))
+            .ThenBy(b => b.Rank == InFailedStepVerdict ? b.Block.Start : -b.Block.End))
             .ToList();
         var keep = new bool[lines.Count];
         var budget = new Budget(text, lines, maxLines, maxBytes);
@@ -124,7 +125,7 @@ public static class FailureExcerpt
         var strong = ranked.Where(b => b.Rank < Weak).Select(b => b.Block).ToList();
         var weak = ranked.Where(b => b.Rank >= Weak).Select(b => b.Block).ToList();
         Keep(strong, MaxBlockLines);
-        Keep(strong.Take(1), maxLines / 2);
+        Keep(strong.Skip(exits.Count).Take(1), maxLines / 2);
         Keep(weak, MaxBlockLines);
         Keep(strong, int.MaxValue);
         Keep(weak, int.MaxValue);
@@ -144,8 +145,10 @@ public static class FailureExcerpt
         {
             foreach (var block in blocks)
             {
-                var end = block.End - block.Start <= linesEach ? block.End : block.Start + linesEach;
-                for (var i = block.Start; i < end; i++)
+                // A share begins at the block's strongest marker: the warnings that ran into an error are its context.
+                var start = linesEach == int.MaxValue || focus ? block.Start : Math.Max(block.Start, block.Lead - ContextBefore);
+                var end = block.End - start <= linesEach ? block.End : start + linesEach;
+                for (var i = start; i < end; i++)
                 {
                     if (!keep[i] && budget.Take(i))
                     {
@@ -170,12 +173,11 @@ public static class FailureExcerpt
 
             var start = Math.Max(0, i - ContextBefore);
             var first = i;
+            var lead = i;
             var strength = 0;
             if (blocks.Count > 0 && blocks[^1].End >= start)
             {
-                start = blocks[^1].Start;
-                first = blocks[^1].First;
-                strength = blocks[^1].Strength;
+                (start, first, lead, strength) = (blocks[^1].Start, blocks[^1].First, blocks[^1].Lead, blocks[^1].Strength);
                 blocks.RemoveAt(blocks.Count - 1);
             }
 
@@ -186,7 +188,11 @@ public static class FailureExcerpt
             {
                 if (weights[end] > 0)
                 {
-                    strength = Math.Max(strength, weights[end]);
+                    if (weights[end] > strength)
+                    {
+                        (strength, lead) = (weights[end], end);
+                    }
+
                     continuation = 0;
                 }
                 else if (FailureMarkers.IsFrame(text.Span[lines[end]]) && frames < MaxFrames)
@@ -208,7 +214,7 @@ public static class FailureExcerpt
             }
 
             // A marker among the context after the block seeds a block of its own, which joins this one.
-            blocks.Add(new Block(start, Math.Min(lines.Count, end + ContextAfter), strength, first));
+            blocks.Add(new Block(start, Math.Min(lines.Count, end + ContextAfter), strength, first, lead));
             i = Math.Max(end, i + 1);
         }
 
@@ -233,21 +239,28 @@ public static class FailureExcerpt
             || line + 2 < lines.Count && FailureMarkers.IsFrame(text[lines[line + 2]]);
     }
 
-    // Blocks inside a step CI reported as failed explain it best, strong markers before weak ones; then strong
-    // markers elsewhere before the last failure (an earlier step that printed errors and carried on), then what
-    // came after it (clean-up, caches, after-failure scripts), then the weak markers anywhere.
-    private const int InFailedStep = 1;
-    private const int Weak = 4;
+    // Blocks inside a step CI reported as failed explain it best, a tool's verdict ("FAIL: x", "x FAILED",
+    // "[ERROR] …", "TypeError: …") before other strong markers, which before weak ones; then the same outside the
+    // failed step before the last failure (an earlier step that printed errors and carried on), then what came
+    // after it (clean-up, caches, after-failure scripts), then the weak markers anywhere.
+    // Verdicts in the order the tool gave them, the first failure being the one the others follow; other blocks
+    // latest first, closest to where the build gave up.
+    private const int InFailedStepVerdict = 0;
+    private const int InFailedStep = 2;
+    private const int Verdicts = 3;
+    private const int Weak = 6;
 
     private static int Rank(Block block, List<(int Start, int End)> failedSteps, int lastExit)
     {
         var inFailedStep = failedSteps.Exists(s => block.First > s.Start && block.First < s.End);
-        return (inFailedStep, block.Strength == Strong, block.End <= lastExit) switch
+        return (inFailedStep, block.Strength, block.End <= lastExit) switch
         {
-            (true, true, _) => 0,
-            (true, false, _) => 1,
-            (false, true, true) => 2,
-            (false, true, false) => 3,
+            (true, Verdict, _) => InFailedStepVerdict,
+            (true, Strong, _) => 1,
+            (true, _, _) => 2,
+            (false, Verdict, true) => Verdicts,
+            (false, Strong, true) => 4,
+            (false, >= Strong, false) => 5,
             _ => Weak,
         };
     }
@@ -298,7 +311,7 @@ public static class FailureExcerpt
                 }
             }
 
-            yield return new Block(start, i + 1, Strong, i);
+            yield return new Block(start, i + 1, Strong, i, start);
         }
     }
 
@@ -339,7 +352,8 @@ public static class FailureExcerpt
 
     /// <param name="Strength">The strongest marker in the block: <see cref="Strong"/> or weaker.</param>
     /// <param name="First">The block's first marker line; the lines before it are context.</param>
-    private readonly record struct Block(int Start, int End, int Strength, int First);
+    /// <param name="Lead">The block's first marker as strong as the block: where its first share of the budget begins.</param>
+    private readonly record struct Block(int Start, int End, int Strength, int First, int Lead);
 
     private sealed class Budget(ReadOnlyMemory<char> text, List<Range> lines, int maxLines, int maxBytes)
     {
@@ -408,8 +422,7 @@ internal static class FailureMarkers
 
     private static readonly SearchValues<string> NoFailure = SearchValues.Create(
         [
-            "Failures: 0, Errors: 0", "0 failed", "0 errors", "0 failures", "failed: 0", "errors: 0", "error_reporting",
-            "failures=0", "errors=0", "0 error(s)", "Warning(s)", "ignore-errors", "on_failure",
+            "error_reporting", "Warning(s)", "ignore-errors", "on_failure",
         ],
         StringComparison.OrdinalIgnoreCase);
 
@@ -420,7 +433,8 @@ internal static class FailureMarkers
     {
         if (!HasCandidate(line))
         {
-            return 0;
+            // The marker may be part of a name: the type that was thrown, where a tool reports it.
+            return NamesThrownType(Body(line).TrimStart()) ? 1 : 0;
         }
 
         var trimmed = Body(line).TrimStart();
@@ -433,7 +447,7 @@ internal static class FailureMarkers
         }
 
         // Sets, not string.Contains ignoring case: that runs scalar under invariant globalization.
-        if (line.ContainsAny(NoFailure) || IsZeroCount(trimmed) || IsPassedTest(trimmed))
+        if (line.ContainsAny(NoFailure) || IsZeroCount(trimmed) || OnlyZeroCounts(line) || IsPassedTest(trimmed))
         {
             return 0;
         }
@@ -445,8 +459,96 @@ internal static class FailureMarkers
             return 1;
         }
 
-        return line.IndexOfAny(Strong) >= 0 ? 2 : 1;
+        return line.IndexOfAny(Strong) < 0 ? 1 : IsVerdict(trimmed) ? 3 : 2;
     }
+
+    /// <summary>
+    /// A tool's verdict, not a word in passing: the line starts with a failure tag or word ("[ERROR] …", "error[E0425]:",
+    /// "FAIL src/a.test.js", "--- FAIL: TestX", "Failures:", "TypeError: …", "java.lang.AssertionError: …", pytest's "E   KeyError: 'x'"), names a
+    /// location's error ("a.c:12:5: error: …", "A.java:[155,27] error: …") or ends with one ("… should throw FAILED",
+    /// "… *** FAILED ***", "… [compilation failed]", "test_a.py:14: AssertionError"). "Graphviz dot encountered an error" and "[INFO] Error
+    /// stacktraces are turned on" are not.
+    /// </summary>
+    private static bool IsVerdict(ReadOnlySpan<char> line)
+    {
+        var start = line.TrimStart("!*-=>#✗✖× \t");
+        start = start.StartsWith("E ", StringComparison.Ordinal) ? start[2..].TrimStart() : start;
+        if (start.Length > 1 && start[0] == '[' && start.IndexOf(']') is > 1 and < 12 and var tag)
+        {
+            if (IsFailureWord(start[1..tag]))
+            {
+                return true;
+            }
+
+            start = start[(tag + 1)..].TrimStart();
+        }
+
+        var word = 0;
+        while (word < start.Length && (char.IsLetterOrDigit(start[word]) || start[word] is '.' or '_' or '$'))
+        {
+            word++;
+        }
+
+        var first = start[..word];
+        var next = word < start.Length ? start[word] : ' ';
+        if (IsFailureWord(first) && (next is ':' or '[' or '/' || IsShout(first)) || NamesThrownType(line))
+        {
+            return true;
+        }
+
+        if (line.Contains(": error", StringComparison.OrdinalIgnoreCase) || line.Contains("] error:", StringComparison.Ordinal)
+            || line.Contains(": fatal error", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        var end = line.TrimEnd(" *!.)");
+        if (end.EndsWith(']'))
+        {
+            var open = end.LastIndexOf('[');
+            return open >= 0 && end[(open + 1)..^1].TrimEnd().EndsWith("failed", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var last = end.Length;
+        while (last > 0 && char.IsLetter(end[last - 1]))
+        {
+            last--;
+        }
+
+        return IsShout(end[last..]) && IsFailureWord(end[last..]);
+
+        static bool IsShout(ReadOnlySpan<char> word) => word.Length > 1 && !word.ContainsAnyInRange('a', 'z');
+    }
+
+    /// <summary>
+    /// A line that starts with the type of what was thrown and its message ("KeyError: 'user'", pytest's "E   KeyError:
+    /// 'user'", "java.lang.IllegalStateException: closed") or that ends with a location and the type (pytest's
+    /// "tests/test_ssl.py:14: AssertionError").
+    /// </summary>
+    private static bool NamesThrownType(ReadOnlySpan<char> line)
+    {
+        var start = line.StartsWith("E ", StringComparison.Ordinal) ? line[2..].TrimStart() : line;
+        var colon = start.IndexOf(':');
+        if (colon > 0 && IsThrownType(start[..colon]))
+        {
+            return true;
+        }
+
+        var end = line.TrimEnd();
+        var located = end.LastIndexOf(": ", StringComparison.Ordinal);
+        return located > 0 && end[..located].ContainsAnyInRange('0', '9') && IsThrownType(end[(located + 2)..]);
+
+        static bool IsThrownType(ReadOnlySpan<char> name) =>
+            name.Length > 5 && char.IsLetter(name[0]) && !name.ContainsAny(" \t/\\()[]")
+            && (name.EndsWith("Error", StringComparison.Ordinal) || name.EndsWith("Exception", StringComparison.Ordinal));
+    }
+
+    private static bool IsFailureWord(ReadOnlySpan<char> word) =>
+        word.Equals("error", StringComparison.OrdinalIgnoreCase) || word.Equals("errors", StringComparison.OrdinalIgnoreCase)
+        || word.Equals("fail", StringComparison.OrdinalIgnoreCase) || word.Equals("failed", StringComparison.OrdinalIgnoreCase)
+        || word.Equals("failure", StringComparison.OrdinalIgnoreCase) || word.Equals("failures", StringComparison.OrdinalIgnoreCase)
+        || word.Equals("fatal", StringComparison.OrdinalIgnoreCase) || word.Equals("panic", StringComparison.OrdinalIgnoreCase)
+        || word.Equals("panicked", StringComparison.OrdinalIgnoreCase) || word.Equals("exception", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// A test runner's report of a test that passed or did not run, whatever its name says ("can display errors:
@@ -456,7 +558,8 @@ internal static class FailureMarkers
     private static bool IsPassedTest(ReadOnlySpan<char> line)
     {
         var end = line.TrimEnd();
-        if (end.EndsWith("!!! IGNORED !!!", StringComparison.Ordinal) || end.EndsWith(" SKIPPED", StringComparison.Ordinal)
+        if (end.EndsWith("!!! IGNORED !!!", StringComparison.Ordinal) || end.EndsWith(": OK, proved property.", StringComparison.Ordinal)
+            || line.Contains(": OK, passed ", StringComparison.Ordinal) || end.EndsWith(" SKIPPED", StringComparison.Ordinal)
             || end.EndsWith(" SKIP", StringComparison.Ordinal)
             || line.StartsWith("[info] - ", StringComparison.Ordinal) && !end.EndsWith("***", StringComparison.Ordinal))
         {
@@ -480,7 +583,71 @@ internal static class FailureMarkers
             || line.StartsWith("ok ", StringComparison.Ordinal) && line.Length > 3 && char.IsAsciiDigit(line[3]);
     }
 
-    /// <summary>A count that says nothing failed: "Number of failures in tests: 0", "errors = 0".</summary>
+    /// <summary>
+    /// A summary whose every marker counts nothing: "Failed 0, Errors 0", "(0 failures)", "failures=0", "0 Error(s)",
+    /// "no errors, no warnings".
+    /// "Tests: 10 failed" and "Failures: 1, Errors: 0" still mark a failure.
+    /// </summary>
+    private static bool OnlyZeroCounts(ReadOnlySpan<char> line)
+    {
+        var counted = false;
+        var offset = 0;
+        while (offset < line.Length)
+        {
+            var found = NextCandidate(line[offset..]);
+            if (found < 0)
+            {
+                break;
+            }
+
+            var at = offset + found;
+            var end = at;
+            while (end < line.Length && char.IsLetter(line[end]))
+            {
+                end++;
+            }
+
+            // "298 runs, 654 assertions, 0 failures" counts what was checked, not what failed; Maven tags its
+            // summary of a class with skipped tests "[WARNING] Tests run: 12, Failures: 0, Errors: 0, Skipped: 1".
+            var checks = line[at..end].Equals("assertions", StringComparison.OrdinalIgnoreCase)
+                || line[at..end].StartsWith("warn", StringComparison.OrdinalIgnoreCase);
+            if ((at == 0 || !IsNamePart(line[at - 1])) && !InName(line[at..]) && !checks)
+            {
+                if (!CountsZero(line, at, end))
+                {
+                    return false;
+                }
+
+                counted = true;
+            }
+
+            offset = Math.Max(end, at + 1);
+        }
+
+        return counted;
+    }
+
+    /// <summary>Whether the word at <paramref name="start"/> counts zero: "0 failed", "no errors", "errors: 0", "failures=0", "Error(s) 0".</summary>
+    private static bool CountsZero(ReadOnlySpan<char> line, int start, int end)
+    {
+        var before = line[..start].TrimEnd();
+        if (before.Length < start && (IsZero(before, before.Length - 1) || before.EndsWith("no", StringComparison.OrdinalIgnoreCase)
+            && (before.Length == 2 || !char.IsLetter(before[^3]))))
+        {
+            return true;
+        }
+
+        var after = line[end..];
+        after = after.StartsWith("(s)", StringComparison.Ordinal) ? after[3..].TrimStart() : after.TrimStart();
+        after = after.Length > 0 && after[0] is ':' or '=' ? after[1..].TrimStart() : after;
+        return after.Length > 0 && after[0] == '0' && (after.Length == 1 || !char.IsAsciiDigit(after[1]) && after[1] != '.');
+
+        // A lone 0 ending at at: not the last digit of 10 nor of 1.0.
+        static bool IsZero(ReadOnlySpan<char> text, int at) =>
+            at >= 0 && text[at] == '0' && (at == 0 || !char.IsAsciiDigit(text[at - 1]) && text[at - 1] != '.');
+    }
+
+    /// <summary>A count that says nothing failed: "Number of failures in tests: 0", "errors = 0", when it is the line's only count.</summary>
     private static bool IsZeroCount(ReadOnlySpan<char> line)
     {
         line = line.TrimEnd();
@@ -489,8 +656,9 @@ internal static class FailureMarkers
             return false;
         }
 
+        // Only the one count: "Tests run: 5, Failures: 1, Skipped: 0" ends with a zero and still failed.
         var before = line[..^1].TrimEnd();
-        return before.Length > 0 && before[^1] is ':' or '=';
+        return before.Length > 0 && before[^1] is ':' or '=' && !before.ContainsAnyInRange('0', '9');
     }
 
     /// <summary>A marker that starts a word: "errors" and "Error:" count, "Test_let_errors" and "stderr" do not.</summary>
@@ -626,6 +794,12 @@ internal static class FailureMarkers
             && !fromMarker.StartsWith("assertion", StringComparison.OrdinalIgnoreCase))
         {
             return true;
+        }
+
+        if (fromMarker[word..].StartsWith("/Error:", StringComparison.Ordinal))
+        {
+            // RSpec's "Failure/Error: expect(x).to eq(y)".
+            return false;
         }
 
         var next = word + 1 < fromMarker.Length ? fromMarker[word + 1] : ' ';

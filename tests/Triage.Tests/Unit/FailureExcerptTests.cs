@@ -194,12 +194,77 @@ public sealed class FailureExcerptTests
     }
 
     [Theory]
-    [InlineData("[info] - rejects a bad header *** FAILED ***")]
-    [InlineData("org.opentest4j.AssertionFailedError: expected: <1> but was: <2>")]
+    [InlineData("[info] Passed: Total 4, Failed 0, Errors 0, Passed 4")]
+    [InlineData("298 runs, 654 assertions, 0 failures, 0 errors, 0 skips")]
+    [InlineData("[WARNING] Tests run: 12, Failures: 0, Errors: 0, Skipped: 1, Time elapsed: 0.024 s - in org.example.LedgerTest")]
+    [InlineData("[INFO] no errors, no warnings")]
+    [InlineData("Build succeeded.    0 Error(s)")]
+    [InlineData("[info] + errors.for invalid enum: OK, proved property.")]
+    [InlineData("[info] + range.too large range throws exception: OK, passed 100 tests.")]
+    public void Counts_of_nothing_failed_are_no_failure(string line)
+    {
+        Assert.Equal(0, FailureMarkers.Weight(line));
+    }
+
+    [Theory]
     [InlineData("Tests: 1 failed, 5 passed")]
-    public void Failing_tests_and_assertions_are_still_failures(string line)
+    [InlineData("Tests: 10 failed, 5 passed")]
+    [InlineData("Tests run: 5, Failures: 1, Errors: 0, Skipped: 0")]
+    [InlineData("Graphviz dot encountered an error when generating the diagram for:")]
+    [InlineData("[INFO] Error stacktraces are turned on.")]
+    [InlineData("13105 examples, 1 failure, 3 pending")]
+    public void Failure_words_in_passing_are_strong_markers(string line)
     {
         Assert.Equal(2, FailureMarkers.Weight(line));
+    }
+
+    [Theory]
+    [InlineData("[info] - rejects a bad header *** FAILED ***")]
+    [InlineData("org.opentest4j.AssertionFailedError: expected: <1> but was: <2>")]
+    [InlineData("FAIL src/ledger.test.js")]
+    [InlineData("--- FAIL: TestLedger (0.01s)")]
+    [InlineData("src/ledger.c:12:5: error: unknown type name 'money'")]
+    [InlineData("[ERROR] /w/src/Ledger.java:[155,27] error: incompatible types")]
+    [InlineData("error[E0425]: cannot find value `total` in this scope")]
+    [InlineData("!!  754 - neg/t742.scala                            [compilation failed]")]
+    [InlineData("Firefox 60.0.0 (Windows 7.0.0) injector should throw if the value has not been set yet FAILED")]
+    [InlineData("  1) Ledger rejects a negative balance")]
+    [InlineData("     Failure/Error: expect(balance).to eq(0)")]
+    public void A_tools_verdict_is_more_than_a_failure_word(string line)
+    {
+        // The "1)" line is a verdict only through the rspec line after it: on its own it names no failure.
+        Assert.Equal(line.Contains("1)", StringComparison.Ordinal) ? 0 : 3, FailureMarkers.Weight(line));
+    }
+
+    [Theory]
+    [InlineData("E           KeyError: 'user'")]
+    [InlineData("tests/test_ssl.py:14: AssertionError")]
+    [InlineData("java.lang.IllegalStateException: closed")]
+    public void A_thrown_type_named_alone_is_a_weak_marker(string line)
+    {
+        // Passing tests print the exceptions they expect: without a failure word, the type is context, not a verdict.
+        Assert.Equal(1, FailureMarkers.Weight(line));
+    }
+
+    [Fact]
+    public void The_verdict_of_the_failed_step_outranks_later_lines_that_mention_errors()
+    {
+        var lines = new List<string> { "$ make test" };
+        lines.AddRange(Enumerable.Range(1, 100).Select(i => $"ledger_{i} ok"));
+        lines.Add("Ledger rejects a negative balance FAILED");
+        lines.AddRange(Enumerable.Range(1, 12).Select(i => $"\tframe_{i}@ledger.js:{i}:1"));
+        for (var i = 0; i < 60; i++)
+        {
+            lines.Add($"Chrome LOG: 'fixture {i} retried after an error'");
+            lines.AddRange(Enumerable.Range(1, 6).Select(_ => "................................"));
+        }
+
+        lines.Add("The command \"make test\" exited with 1.");
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Contains("Ledger rejects a negative balance FAILED", excerpt);
+        Assert.Contains("frame_12@ledger.js:12:1", excerpt);
     }
 
     [Fact]
