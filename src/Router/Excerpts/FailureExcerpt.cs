@@ -491,13 +491,9 @@ internal static class FailureMarkers
 
         var first = start[..word];
         var next = word < start.Length ? start[word] : ' ';
-        if (IsFailureWord(first) && (next is ':' or '[' or '/' || IsShout(first)) || NamesThrownType(line))
-        {
-            return true;
-        }
-
-        if (line.Contains(": error", StringComparison.OrdinalIgnoreCase) || line.Contains("] error:", StringComparison.Ordinal)
-            || line.Contains(": fatal error", StringComparison.OrdinalIgnoreCase))
+        // A logger's level is no verdict: "ERROR balancer: dial failed" is what a passing test may print.
+        var shoutsFailure = IsShout(first) && first.StartsWith("FAIL", StringComparison.Ordinal);
+        if (IsFailureWord(first) && (next is ':' or '[' or '/' || shoutsFailure) || NamesThrownType(line) || LocatesError(line))
         {
             return true;
         }
@@ -542,6 +538,23 @@ internal static class FailureMarkers
             name.Length > 5 && char.IsLetter(name[0]) && !name.ContainsAny(" \t/\\()[]")
             && (name.EndsWith("Error", StringComparison.Ordinal) || name.EndsWith("Exception", StringComparison.Ordinal));
     }
+
+    /// <summary>A compiler's error at a location: "a.c:12:5: error: …", "A.java:[155,27] error: …", "x.c:3: fatal error: …".</summary>
+    private static bool LocatesError(ReadOnlySpan<char> line)
+    {
+        foreach (var form in LocatedErrors)
+        {
+            var at = line.IndexOf(form, StringComparison.OrdinalIgnoreCase);
+            if (at > 0 && (char.IsAsciiDigit(line[at - 1]) || line[at] == ']'))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static readonly string[] LocatedErrors = [": error", ": fatal error", "] error:"];
 
     private static bool IsFailureWord(ReadOnlySpan<char> word) =>
         word.Equals("error", StringComparison.OrdinalIgnoreCase) || word.Equals("errors", StringComparison.OrdinalIgnoreCase)

@@ -213,6 +213,8 @@ public sealed class FailureExcerptTests
     [InlineData("Graphviz dot encountered an error when generating the diagram for:")]
     [InlineData("[INFO] Error stacktraces are turned on.")]
     [InlineData("13105 examples, 1 failure, 3 pending")]
+    [InlineData("ERROR balancer: dial tcp 127.0.0.1:9: connection refused")]
+    [InlineData("Error parsing config: error reading header")]
     public void Failure_words_in_passing_are_strong_markers(string line)
     {
         Assert.Equal(2, FailureMarkers.Weight(line));
