@@ -117,7 +117,8 @@ public static class LogText
 
     /// <summary>
     /// An ANSI escape sequence at the start of <c>at</c> (which starts with ESC): CSI <c>ESC [ params intermediates
-    /// final</c>, OSC <c>ESC ] … BEL</c> or <c>ESC ] … ESC \</c>, or a two-character <c>ESC</c> + one of '@'–'Z', '\'–'_'.
+    /// final</c>, OSC <c>ESC ] … BEL</c> or <c>ESC ] … ESC \</c>, nF <c>ESC intermediates final</c>, or a two-character
+    /// <c>ESC</c> + one of '0'–'~'.
     /// </summary>
     private readonly struct EscapeSequence : ISequence
     {
@@ -168,7 +169,20 @@ public static class LogText
             return 2;
         }
 
-        return at[1] is >= '@' and <= 'Z' or >= '\\' and <= '_' ? 2 : 0;
+        if (at[1] is >= ' ' and <= '/')
+        {
+            // nF: intermediates and a final, as in "ESC ( B" (the character set that tput sgr0 selects).
+            var i = 2;
+            while (i < at.Length && at[i] is >= ' ' and <= '/')
+            {
+                i++;
+            }
+
+            return i < at.Length && at[i] is >= '0' and <= '~' ? i + 1 : 0;
+        }
+
+        // Fp, Fe and Fs: "ESC =" and "ESC >" (the keypad modes a pager sets), "ESC M", "ESC 7", "ESC c".
+        return at[1] is >= '0' and <= '~' ? 2 : 0;
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace Triage.Tests.Unit;
 /// </summary>
 public sealed class LogTextTests
 {
-    private static readonly Regex Escapes = new(@"\x1B(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1B]*(\x07|\x1B\\)|[@-Z\\-_])");
+    private static readonly Regex Escapes = new(@"\x1B(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1B]*(\x07|\x1B\\)|[ -/]+[0-~]|[0-Z\\-~])");
     private static readonly Regex FoldMarkers = new(@"travis_(fold|time):[a-z]+:[^\r\n]*|##\[(group|endgroup)\]|section_(start|end):\d+:[^\r\n]*");
     private static readonly Regex OrphanColours = new(@"\[(\d{1,3}(;\d{1,3}){0,4})?m");
 
@@ -24,6 +24,8 @@ public sealed class LogTextTests
     [InlineData("progress 10%\rprogress 90%\r\ndone", "progress 10%\nprogress 90%\ndone")]
     [InlineData("\u001b]0;title\u0007ok \u001b]8;;https://x\u001b\\link", "ok link")]
     [InlineData("unterminated \u001b]0;title and \u001b[12", "unterminated 0;title and \u001b[12")]
+    [InlineData("\u001b[?1h\u001b=An error occurred\u001b[?1l\u001b>", "An error occurred")]
+    [InlineData("\u001b(B\u001b[mok \u001b7saved\u001b8", "ok saved")]
     public void Removes_escapes_fold_markers_and_lost_colour_codes(string log, string clean)
     {
         Assert.Equal(clean, LogText.StripAnsi(log));
@@ -35,7 +37,7 @@ public sealed class LogTextTests
         string[] pieces =
         [
             "\u001b", "\u0007", "[", "]", "\\", ";", ":", "0", "12", "1234", "m", "a", "Z", "_", "travis_", "fold:", "time:",
-            "start:", "end:", "section_", "##[", "group]", "endgroup]", "\r", "\n", "\r\n", " ", "\u0663",
+            "start:", "end:", "section_", "##[", "group]", "endgroup]", "\r", "\n", "\r\n", " ", "\u0663", "(", "=", "~",
         ];
         var random = new Random(20261125);
         for (var i = 0; i < 50_000; i++)
