@@ -501,8 +501,11 @@ internal static class FailureMarkers
         var end = line.TrimEnd(" *!.)");
         if (end.EndsWith(']'))
         {
+            // "[compilation failed]", and xUnit's "Ledger.Rejects_a_negative_balance [FAIL]".
             var open = end.LastIndexOf('[');
-            return open >= 0 && end[(open + 1)..^1].TrimEnd().EndsWith("failed", StringComparison.OrdinalIgnoreCase);
+            var verdict = open >= 0 ? end[(open + 1)..^1].Trim() : [];
+            return verdict.EndsWith("failed", StringComparison.OrdinalIgnoreCase)
+                || IsShout(verdict) && verdict.StartsWith("FAIL", StringComparison.Ordinal) && IsFailureWord(verdict);
         }
 
         var last = end.Length;

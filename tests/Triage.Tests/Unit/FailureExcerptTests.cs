@@ -229,6 +229,7 @@ public sealed class FailureExcerptTests
     [InlineData("[ERROR] /w/src/Ledger.java:[155,27] error: incompatible types")]
     [InlineData("error[E0425]: cannot find value `total` in this scope")]
     [InlineData("!!  754 - neg/t742.scala                            [compilation failed]")]
+    [InlineData("    Ledger.Tests.BalanceFixture.Rejects_a_negative_balance [FAIL]")]
     [InlineData("Firefox 60.0.0 (Windows 7.0.0) injector should throw if the value has not been set yet FAILED")]
     [InlineData("  1) Ledger rejects a negative balance")]
     [InlineData("     Failure/Error: expect(balance).to eq(0)")]
