@@ -190,7 +190,10 @@ public static class FailureExcerpt
                 {
                     if (weights[end] > strength)
                     {
-                        (strength, lead) = (weights[end], end);
+                        // The share begins at the first failure word, not at the verdict: a Python trace names
+                        // the exception last, after the frames that explain it.
+                        lead = strength < Strong ? end : lead;
+                        strength = weights[end];
                     }
 
                     continuation = 0;
@@ -352,7 +355,7 @@ public static class FailureExcerpt
 
     /// <param name="Strength">The strongest marker in the block: <see cref="Strong"/> or weaker.</param>
     /// <param name="First">The block's first marker line; the lines before it are context.</param>
-    /// <param name="Lead">The block's first marker as strong as the block: where its first share of the budget begins.</param>
+    /// <param name="Lead">The block's first strong marker (its first marker when none is strong): where its first share of the budget begins.</param>
     private readonly record struct Block(int Start, int End, int Strength, int First, int Lead);
 
     private sealed class Budget(ReadOnlyMemory<char> text, List<Range> lines, int maxLines, int maxBytes)

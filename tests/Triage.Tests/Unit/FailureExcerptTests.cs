@@ -271,6 +271,35 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void A_python_trace_is_kept_from_its_first_line_though_it_names_the_exception_last()
+    {
+        var lines = new List<string>();
+        for (var k = 1; k <= 4; k++)
+        {
+            lines.AddRange(Enumerable.Range(1, 10).Select(i => $"ledger_{k}_{i} ok"));
+            lines.Add($"Error: ledger {k} broke");
+            lines.AddRange(Enumerable.Range(1, 45).Select(i => $"    at Ledger.step{i} (ledger.js:{i}:1)"));
+        }
+
+        lines.AddRange(Enumerable.Range(1, 10).Select(i => $"balance_{i} ok"));
+        lines.Add("TestFramework (ERROR): Unexpected exception caught during testing");
+        lines.Add("Traceback (most recent call last):");
+        for (var i = 1; i <= 15; i++)
+        {
+            lines.Add($"  File \"/w/test/ledger_test.py\", line {i}, in step_{i}");
+            lines.Add($"    self.step_{i + 1}()");
+        }
+
+        lines.Add("ConnectionRefusedError: [Errno 111] Connection refused");
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Contains("TestFramework (ERROR): Unexpected exception caught during testing", excerpt);
+        Assert.Contains("in step_1\n", excerpt);
+        Assert.Contains("ConnectionRefusedError: [Errno 111] Connection refused", excerpt);
+    }
+
+    [Fact]
     public void Lines_with_the_mark_of_the_tool_that_failed_carry_its_block_on()
     {
         var report = string.Join('\n',
