@@ -178,7 +178,9 @@ public static partial class FailureFingerprint
     [GeneratedRegex(@"(/home/travis/build/[^/\s]+/[^/\s]+/|/Users/travis/build/[^/\s]+/[^/\s]+/|/home/runner/work/[^/\s]+/[^/\s]+/|/builds/[^/\s]+/[^/\s]+/|/var/lib/jenkins/workspace/[^/\s]+/|/home/jenkins/[^\s]*?/workspace/[^/\s]+/|/github/workspace/|[A-Za-z]:\\projects\\[^\\\s]+\\|[A-Za-z]:\\a\\[^\\\s]+\\[^\\\s]+\\)")]
     private static partial Regex WorkspaceRoot();
 
-    [GeneratedRegex(@"\b(0x)?(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b")]
+    // An address is as long as a pointer: "0x000000455084" has no letter, yet differs from run to run, where an
+    // error code ("0x80004005") has eight digits at most and says what failed.
+    [GeneratedRegex(@"\b(0x[0-9a-fA-F]{9,}|(0x)?(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,})\b")]
     private static partial Regex HexId();
 
     [GeneratedRegex(@"\b\d+([.,]\d+)?\s?(ms|µs|us|ns|s|sec|secs|seconds?|m|min|mins|minutes?|h)\b")]

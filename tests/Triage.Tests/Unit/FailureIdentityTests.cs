@@ -57,6 +57,15 @@ public sealed class FailureIdentityTests
     }
 
     [Fact]
+    public void The_fingerprint_masks_addresses_of_digits_alone_and_keeps_error_codes()
+    {
+        Assert.Equal(
+            FailureFingerprint.Of("ERROR: AddressSanitizer: SEGV (pc 0x000000455084 bp 0x000000000000 T0)"),
+            FailureFingerprint.Of("ERROR: AddressSanitizer: SEGV (pc 0x000000455234 bp 0x000000000000 T0)"));
+        Assert.Contains("0x80004005", FailureFingerprint.Of("COMException: HRESULT 0x80004005"));
+    }
+
+    [Fact]
     public void The_suites_sbt_lists_under_failed_tests_are_the_failing_tests()
     {
         var identity = FailureIdentity.Of(
