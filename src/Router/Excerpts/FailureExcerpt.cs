@@ -476,6 +476,12 @@ internal static class FailureMarkers
     {
         var start = line.TrimStart("!*-=>#✗✖× \t");
         start = start.StartsWith("E ", StringComparison.Ordinal) ? start[2..].TrimStart() : start;
+        var pid = start.IndexOfAnyExceptInRange('0', '9');
+        if (pid > 0 && start[pid..].StartsWith("==", StringComparison.Ordinal))
+        {
+            // A sanitizer's report names the process first: "==16563==ERROR: AddressSanitizer: SEGV …".
+            start = start[(pid + 2)..];
+        }
         if (start.Length > 1 && start[0] == '[' && start.IndexOf(']') is > 1 and < 12 and var tag)
         {
             if (IsFailureWord(start[1..tag]))
@@ -882,14 +888,21 @@ internal static class FailureMarkers
 
     /// <summary>
     /// A stack frame: "at X(File.java:12)", "... 4 more" (Java, .NET, JavaScript), "#3 0x4fb97b in free" (gdb and
-    /// the sanitizers), whatever the indent.
+    /// the sanitizers, also behind a harness's "= " mark), whatever the indent.
     /// </summary>
     public static bool IsFrame(ReadOnlySpan<char> line)
     {
         var body = Body(line).TrimStart();
-        return body.StartsWith("at ", StringComparison.Ordinal)
-            || body.StartsWith("... ", StringComparison.Ordinal) && body.EndsWith(" more", StringComparison.Ordinal)
-            || body.Length > 3 && body[0] == '#' && char.IsAsciiDigit(body[1]) && body[2..].TrimStart("0123456789").StartsWith(" 0x", StringComparison.Ordinal);
+        if (body.StartsWith("at ", StringComparison.Ordinal)
+            || body.StartsWith("... ", StringComparison.Ordinal) && body.EndsWith(" more", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        // A harness that marks each line of a report ("=     #3 0x4fb97b in free") leaves the frame a frame.
+        var native = body.TrimStart("=|> \t");
+        return native.Length > 3 && native[0] == '#' && char.IsAsciiDigit(native[1])
+            && native[2..].TrimStart("0123456789").StartsWith(" 0x", StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -230,6 +230,7 @@ public sealed class FailureExcerptTests
     [InlineData("error[E0425]: cannot find value `total` in this scope")]
     [InlineData("!!  754 - neg/t742.scala                            [compilation failed]")]
     [InlineData("    Ledger.Tests.BalanceFixture.Rejects_a_negative_balance [FAIL]")]
+    [InlineData("= ==16563==ERROR: AddressSanitizer: SEGV on unknown address 0x000001d548d0")]
     [InlineData("Firefox 60.0.0 (Windows 7.0.0) injector should throw if the value has not been set yet FAILED")]
     [InlineData("  1) Ledger rejects a negative balance")]
     [InlineData("     Failure/Error: expect(balance).to eq(0)")]
@@ -297,6 +298,15 @@ public sealed class FailureExcerptTests
         Assert.Contains("TestFramework (ERROR): Unexpected exception caught during testing", excerpt);
         Assert.Contains("in step_1\n", excerpt);
         Assert.Contains("ConnectionRefusedError: [Errno 111] Connection refused", excerpt);
+    }
+
+    [Theory]
+    [InlineData("    #3 0x4fb97b in __interceptor_free asan_malloc_linux.cc:129:3", true)]
+    [InlineData("=     #36 0xbdf488 in do_cmdline /src/nvim/ex_docmd.c:593:20", true)]
+    [InlineData("= #define LEDGER 0x10", false)]
+    public void A_native_frame_is_a_frame_behind_a_harness_mark(string line, bool frame)
+    {
+        Assert.Equal(frame, FailureMarkers.IsFrame(line));
     }
 
     [Fact]
