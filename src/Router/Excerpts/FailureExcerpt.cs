@@ -119,13 +119,15 @@ public static class FailureExcerpt
             }
         }
 
-        // Every strong block gets its first lines, then the best one up to half the budget (the long trace of the
-        // failure itself), then the weak markers their first lines; what is left goes to the rest of the long
+        // The closing lines of the failed steps get their first lines, then the best block up to half the budget
+        // (the long trace of the failure itself, before a crowd of later blocks can spend it), then every other
+        // strong block its first lines, then the weak markers theirs; what is left goes to the rest of the long
         // blocks, strong before weak.
         var strong = ranked.Where(b => b.Rank < Weak).Select(b => b.Block).ToList();
         var weak = ranked.Where(b => b.Rank >= Weak).Select(b => b.Block).ToList();
-        Keep(strong, MaxBlockLines);
+        Keep(strong.Take(exits.Count), MaxBlockLines);
         Keep(strong.Skip(exits.Count).Take(1), maxLines / 2);
+        Keep(strong, MaxBlockLines);
         Keep(weak, MaxBlockLines);
         Keep(strong, int.MaxValue);
         Keep(weak, int.MaxValue);

@@ -300,6 +300,26 @@ public sealed class FailureExcerptTests
         Assert.Contains("ConnectionRefusedError: [Errno 111] Connection refused", excerpt);
     }
 
+    [Fact]
+    public void The_first_verdict_of_the_failed_step_gets_half_the_budget_before_the_other_blocks_get_theirs()
+    {
+        var lines = new List<string> { "$ make test", "Error: ledger broke" };
+        lines.AddRange(Enumerable.Range(1, 100).Select(i => $"    at Ledger.step{i} (ledger.js:{i}:1)"));
+        for (var k = 1; k <= 5; k++)
+        {
+            lines.AddRange(Enumerable.Range(1, 10).Select(i => $"balance_{k}_{i} ok"));
+            lines.Add($"Error: balance {k} broke");
+            lines.AddRange(Enumerable.Range(1, 45).Select(i => $"    at Balance.check{i} (balance.js:{i}:1)"));
+        }
+
+        lines.Add("The command \"make test\" exited with 1.");
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Contains("at Ledger.step70 (ledger.js:70:1)", excerpt);
+        Assert.Contains("Error: balance 1 broke", excerpt);
+    }
+
     [Theory]
     [InlineData("    #3 0x4fb97b in __interceptor_free asan_malloc_linux.cc:129:3", true)]
     [InlineData("=     #36 0xbdf488 in do_cmdline /src/nvim/ex_docmd.c:593:20", true)]
