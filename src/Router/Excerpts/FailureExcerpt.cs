@@ -32,6 +32,8 @@ public static class FailureExcerpt
     private const int MaxExitBlocks = 3;
     private const int ExitContext = 12;
     private const int MaxBlockLines = 40;
+    private const int MaxTailLines = 30;
+    private const int TailShareOfLog = 25;
     private const int WholeLogLines = 60;
     private const int WholeLogChars = 6 * 1024;
     private const int Strong = 2;
@@ -131,6 +133,10 @@ public static class FailureExcerpt
         Keep(weak, MaxBlockLines);
         Keep(strong, int.MaxValue);
         Keep(weak, int.MaxValue);
+        if (!focus)
+        {
+            KeepTails();
+        }
 
         if (!keep.Contains(true))
         {
@@ -142,6 +148,33 @@ public static class FailureExcerpt
         }
 
         return Render(text, lines, keep);
+
+        // What the budget has left, while the excerpt stays a small part of the log, goes to the lines before each
+        // failed step's closing lines: a tool without markers (a link checker's report, a linter's list) says why
+        // there, just above where the step ended.
+        void KeepTails()
+        {
+            var share = text.Length / TailShareOfLog;
+            for (var e = 0; e < exits.Count; e++)
+            {
+                var taken = 0;
+                for (var i = exits[e].Start - 1; i > failedSteps[e].Start && taken < MaxTailLines && budget.Bytes < share; i--)
+                {
+                    if (keep[i])
+                    {
+                        continue;
+                    }
+
+                    if (!budget.Take(i))
+                    {
+                        return;
+                    }
+
+                    keep[i] = true;
+                    taken++;
+                }
+            }
+        }
 
         void Keep(IEnumerable<Block> blocks, int linesEach)
         {
@@ -364,6 +397,8 @@ public static class FailureExcerpt
     {
         private int count;
         private int bytes;
+
+        public int Bytes => bytes;
 
         public bool Take(int line)
         {

@@ -330,6 +330,25 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void A_report_without_markers_just_above_the_failed_steps_end_is_kept_while_the_excerpt_is_small()
+    {
+        var lines = new List<string> { "$ check_links README.md" };
+        lines.AddRange(Enumerable.Range(1, 2000).Select(i => $"  {i:0000}. https://example.org/page/{i}"));
+        lines.AddRange(["Issues :-(", "> Links"]);
+        lines.AddRange(Enumerable.Range(1, 10).Select(i => $"  {i:00}. [L{i * 40:0000}] 404 https://example.org/gone/{i}"));
+        lines.AddRange(["> Dupes", "  None"]);
+        lines.AddRange(Enumerable.Range(1, 15).Select(i => $"Wrote results to report-{i}.json"));
+        lines.Add("The command \"check_links README.md\" exited with 1.");
+        var log = string.Join('\n', lines);
+
+        var excerpt = FailureExcerpt.From(log);
+
+        Assert.Contains("  01. [L0040] 404 https://example.org/gone/1", excerpt);
+        Assert.DoesNotContain("https://example.org/page/1000", excerpt);
+        Assert.True(excerpt.Length <= log.Length / 20, $"the excerpt is {excerpt.Length} of {log.Length} characters");
+    }
+
+    [Fact]
     public void Lines_with_the_mark_of_the_tool_that_failed_carry_its_block_on()
     {
         var report = string.Join('\n',
