@@ -33,7 +33,8 @@ public static class FailureExcerpt
     private const int ExitContext = 12;
     private const int MaxBlockLines = 40;
     private const int MaxTailLines = 30;
-    private const int TailShareOfLog = 25;
+    private const int WideningShareOfLog = 25;
+    private const int WideningContext = 10;
     private const int WholeLogLines = 60;
     private const int WholeLogChars = 6 * 1024;
     private const int Strong = 2;
@@ -135,7 +136,7 @@ public static class FailureExcerpt
         Keep(weak, int.MaxValue);
         if (!focus)
         {
-            KeepTails();
+            Widen();
         }
 
         if (!keep.Contains(true))
@@ -149,30 +150,56 @@ public static class FailureExcerpt
 
         return Render(text, lines, keep);
 
-        // What the budget has left, while the excerpt stays a small part of the log, goes to the lines before each
-        // failed step's closing lines: a tool without markers (a link checker's report, a linter's list) says why
-        // there, just above where the step ended.
-        void KeepTails()
+        // What the budget has left widens what the excerpt has, while the excerpt stays a small part of the log (so
+        // that its share stays under the bar on any log): first the lines above each failed step's closing lines,
+        // where a tool without failure words (a link checker's list, a linter's report) says why; then the lines
+        // around each strong block, best first.
+        void Widen()
         {
-            var share = text.Length / TailShareOfLog;
+            var share = text.Length / WideningShareOfLog;
             for (var e = 0; e < exits.Count; e++)
             {
-                var taken = 0;
-                for (var i = exits[e].Start - 1; i > failedSteps[e].Start && taken < MaxTailLines && budget.Bytes < share; i--)
+                if (!Take(exits[e].Start - 1, -1, MaxTailLines, failedSteps[e].Start))
                 {
+                    return;
+                }
+            }
+
+            foreach (var block in strong.Skip(exits.Count))
+            {
+                if (!Take(block.Start - 1, -1, WideningContext, -1) || !Take(block.End, 1, WideningContext, lines.Count))
+                {
+                    return;
+                }
+            }
+
+            // Takes up to 'count' lines not yet kept from 'from' on, one 'step' at a time, short of 'stop' and of a
+            // run of lines that differ only in their numbers (progress, downloads, a list of passing tests): that is
+            // noise, not context. False once the budget or the share is spent.
+            bool Take(int from, int step, int count, int stop)
+            {
+                for (var i = from; (step < 0 ? i > stop : i < stop) && count > 0; i += step)
+                {
+                    if (i - step >= 0 && i - step < lines.Count && FailureMarkers.SameShape(text.Span[lines[i]], text.Span[lines[i - step]]))
+                    {
+                        return true;
+                    }
+
                     if (keep[i])
                     {
                         continue;
                     }
 
-                    if (!budget.Take(i))
+                    if (budget.Bytes >= share || !budget.Take(i))
                     {
-                        return;
+                        return false;
                     }
 
                     keep[i] = true;
-                    taken++;
+                    count--;
                 }
+
+                return true;
             }
         }
 
@@ -903,6 +930,38 @@ internal static class FailureMarkers
 
     /// <summary>The line CI prints when it starts a step: the command itself.</summary>
     public static bool StartsStep(ReadOnlySpan<char> line) => Body(line).StartsWith("$ ", StringComparison.Ordinal);
+
+    /// <summary>Two lines that differ only in their numbers: "Downloading 17/3000" and "Downloading 18/3000".</summary>
+    public static bool SameShape(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        var (i, j) = (0, 0);
+        while (i < a.Length && j < b.Length)
+        {
+            if (char.IsAsciiDigit(a[i]) && char.IsAsciiDigit(b[j]))
+            {
+                while (i < a.Length && char.IsAsciiDigit(a[i]))
+                {
+                    i++;
+                }
+
+                while (j < b.Length && char.IsAsciiDigit(b[j]))
+                {
+                    j++;
+                }
+
+                continue;
+            }
+
+            if (a[i] != b[j])
+            {
+                return false;
+            }
+
+            (i, j) = (i + 1, j + 1);
+        }
+
+        return i == a.Length && j == b.Length && !a.IsWhiteSpace();
+    }
 
     /// <summary>
     /// Whether <paramref name="line"/> starts with the symbols that start <paramref name="marker"/> ("=", "|", "#>")

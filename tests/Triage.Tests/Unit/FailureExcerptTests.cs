@@ -335,17 +335,37 @@ public sealed class FailureExcerptTests
         var lines = new List<string> { "$ check_links README.md" };
         lines.AddRange(Enumerable.Range(1, 2000).Select(i => $"  {i:0000}. https://example.org/page/{i}"));
         lines.AddRange(["Issues :-(", "> Links"]);
-        lines.AddRange(Enumerable.Range(1, 10).Select(i => $"  {i:00}. [L{i * 40:0000}] 404 https://example.org/gone/{i}"));
+        string[] gone = ["ledger", "journal", "balance", "audit", "payroll", "invoice", "receipt", "refund", "tax", "report"];
+        lines.AddRange(gone.Select((page, i) => $"  {i + 1:00}. [L{(i + 1) * 40:0000}] 404 https://example.org/{page}"));
         lines.AddRange(["> Dupes", "  None"]);
-        lines.AddRange(Enumerable.Range(1, 15).Select(i => $"Wrote results to report-{i}.json"));
+        lines.AddRange(["Wrote results to results.json", "Wrote filtered results to filtered.json", "Wrote a table to table.md"]);
+        lines.AddRange(Enumerable.Range(1, 10).Select(i => $"Closing connection {i}"));
         lines.Add("The command \"check_links README.md\" exited with 1.");
         var log = string.Join('\n', lines);
 
         var excerpt = FailureExcerpt.From(log);
 
-        Assert.Contains("  01. [L0040] 404 https://example.org/gone/1", excerpt);
+        Assert.Contains("  01. [L0040] 404 https://example.org/ledger", excerpt);
         Assert.DoesNotContain("https://example.org/page/1000", excerpt);
         Assert.True(excerpt.Length <= log.Length / 20, $"the excerpt is {excerpt.Length} of {log.Length} characters");
+    }
+
+    [Theory]
+    [InlineData(3000, true)]
+    [InlineData(100, false)]
+    public void What_the_budget_has_left_widens_the_blocks_while_the_excerpt_is_a_small_part_of_the_log(int before, bool widened)
+    {
+        var lines = Enumerable.Range(1, before).Select(i => $"step {i} ok").ToList();
+        lines.AddRange(["Running the ledger suite", "seed 20261206", "opening accounts", "posting entries", "balancing", "closing the day"]);
+        lines.AddRange(["Error: ledger broke", "    at Ledger.post (ledger.js:12:3)"]);
+        lines.AddRange(["dumping the journal", "removing fixtures", "stopping the clock", "releasing locks", "flushing logs",
+            "archiving reports", "uploading coverage", "pruning caches", "cleanup done", "bye"]);
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Equal(widened, excerpt.Contains("Running the ledger suite", StringComparison.Ordinal));
+        Assert.Equal(widened, excerpt.Contains("cleanup done", StringComparison.Ordinal));
+        Assert.DoesNotContain("step 2000 ok", excerpt);
     }
 
     [Fact]
