@@ -102,6 +102,7 @@ internal static class EvalCommand
             logs = report.Excerpt.Logs,
             chunk_lines_kept_mean = report.Excerpt.ChunkLinesKeptMean,
             chunk_lines_kept_pooled = report.Excerpt.ChunkLinesKeptPooled,
+            chunk_whole_lines_kept_mean = report.Excerpt.ChunkWholeLinesKeptMean,
             logs_with_whole_chunk = report.Excerpt.LogsWithWholeChunk,
             log_share_median = report.Excerpt.LogShareMedian,
             log_share_pooled = report.Excerpt.LogSharePooled,
@@ -157,7 +158,8 @@ internal static class EvalCommand
         var excerpt = report.Excerpt;
         lines.Add(string.Empty);
         lines.Add($"excerpt on {excerpt.Logs} logs: labelled chunk lines kept {Percent(excerpt.ChunkLinesKeptMean)} (mean per log), " +
-            $"{Percent(excerpt.ChunkLinesKeptPooled)} (all lines pooled), whole chunk kept in {excerpt.LogsWithWholeChunk} logs");
+            $"{Percent(excerpt.ChunkLinesKeptPooled)} (all lines pooled), whole chunk kept in {excerpt.LogsWithWholeChunk} logs; " +
+            $"{Percent(excerpt.ChunkWholeLinesKeptMean)} counting a chunk's cut first and last lines as lost");
         lines.Add($"share of the log kept: median {Percent(excerpt.LogShareMedian)} of characters, {Percent(excerpt.LineShareMedian)} of lines; " +
             $"{Percent(excerpt.LogSharePooled)} of all characters");
         return string.Join(Environment.NewLine, lines);

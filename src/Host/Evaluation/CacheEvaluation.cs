@@ -13,6 +13,8 @@ namespace Triage.Host.Evaluation;
 /// </summary>
 internal static partial class CacheEvaluation
 {
+    private const int MinCutLine = 8;
+
     public static readonly double[] SweepThresholds = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99];
 
     public static CacheReport Run(LogChunksData data, double threshold, bool scopeByRepository, SecretRedactor redactor, string? details = null)
@@ -53,6 +55,7 @@ internal static partial class CacheEvaluation
             Logs: analysed.Count,
             ChunkLinesKeptMean: withChunk.Average(a => a.Coverage.Share),
             ChunkLinesKeptPooled: (double)withChunk.Sum(a => a.Coverage.Kept) / withChunk.Sum(a => a.Coverage.Total),
+            ChunkWholeLinesKeptMean: withChunk.Average(a => (double)a.Coverage.KeptWhole / a.Coverage.Total),
             LogsWithWholeChunk: withChunk.Count(a => a.Coverage.Kept == a.Coverage.Total),
             LogShareMedian: Median(analysed.Select(a => (double)a.ExcerptChars / Math.Max(1, a.LogChars))),
             LogSharePooled: (double)analysed.Sum(a => (long)a.ExcerptChars) / analysed.Sum(a => (long)a.LogChars),
@@ -118,7 +121,12 @@ internal static partial class CacheEvaluation
         _ => 5,
     };
 
-    /// <summary>Which of the labelled chunk's lines the excerpt kept, compared trimmed and without colour codes.</summary>
+    /// <summary>
+    /// Which of the labelled chunk's lines the excerpt kept, compared trimmed and without colour codes. A chunk is a
+    /// span of the log's text, so its first line may begin inside a line ("FAIL: TestX" of "--- FAIL: TestX") and its
+    /// last may end inside one: those two count as kept when a kept line ends, or begins, with them.
+    /// <see cref="Coverage.KeptWhole"/> counts only lines kept exactly as labelled.
+    /// </summary>
     internal static Coverage ChunkCoverage(string chunk, Excerpt excerpt)
     {
         var kept = new HashSet<string>(excerpt.Text.Split('\n').Select(Normalise), StringComparer.Ordinal);
@@ -127,7 +135,22 @@ internal static partial class CacheEvaluation
             .Select(Normalise)
             .Where(l => l.Length > 0)
             .ToList();
-        return new Coverage(lines.Count(kept.Contains), lines.Count);
+        var whole = lines.Count(kept.Contains);
+        var cut = 0;
+        if (lines.Count > 0 && IsCut(lines[0], k => k.EndsWith(lines[0], StringComparison.Ordinal)))
+        {
+            cut++;
+        }
+
+        if (lines.Count > 1 && IsCut(lines[^1], k => k.StartsWith(lines[^1], StringComparison.Ordinal)))
+        {
+            cut++;
+        }
+
+        return new Coverage(whole + cut, lines.Count, whole);
+
+        // A fragment of a few characters would end or begin many a line by chance.
+        bool IsCut(string line, Func<string, bool> holds) => !kept.Contains(line) && line.Length >= MinCutLine && kept.Any(holds);
 
         static string Normalise(string line)
         {
@@ -164,7 +187,7 @@ internal static partial class CacheEvaluation
     }
 }
 
-internal readonly record struct Coverage(int Kept, int Total)
+internal readonly record struct Coverage(int Kept, int Total, int KeptWhole)
 {
     public double Share => Total == 0 ? 1 : (double)Kept / Total;
 }
@@ -177,6 +200,7 @@ internal sealed record ExcerptStats(
     int Logs,
     double ChunkLinesKeptMean,
     double ChunkLinesKeptPooled,
+    double ChunkWholeLinesKeptMean,
     int LogsWithWholeChunk,
     double LogShareMedian,
     double LogSharePooled,
