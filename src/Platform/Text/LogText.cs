@@ -269,26 +269,30 @@ public static class LogText
     /// "\r\n" becomes "\n", a lone '\r' (a progress bar redrawing its line) becomes '\n'; each line, in the new
     /// text's positions, goes to <paramref name="lines"/> when it is given. Returns the new length.
     /// </summary>
+    /// <remarks>
+    /// Only the '\r' of a "\r\n" moves the text after it; a lone one is replaced where it stands, to be moved with
+    /// the rest, which spares a copy for each line that a progress bar redraws.
+    /// </remarks>
     private static int NormaliseLineBreaks(Span<char> text, List<Range>? lines)
     {
         var breaks = new CharPositions(text, '\r', '\n');
         var (read, write, line) = (0, 0, 0);
         while (breaks.MoveNext(out var at))
         {
+            if (text[at] == '\r' && at + 1 < text.Length && text[at + 1] == '\n')
+            {
+                text[read..at].CopyTo(text[write..]);
+                write += at - read;
+                read = at + 1;
+                continue;
+            }
+
+            text[at] = '\n';
+
             // Where this break lands once the text before it has moved down.
             var end = write + at - read;
             lines?.Add(new Range(line, end));
             line = end + 1;
-            if (text[at] == '\n')
-            {
-                continue;
-            }
-
-            text[read..at].CopyTo(text[write..]);
-            text[end] = '\n';
-            write = end + 1;
-            read = at + 1 < text.Length && text[at + 1] == '\n' ? at + 2 : at + 1;
-            breaks.SkipTo(read);
         }
 
         text[read..].CopyTo(text[write..]);
