@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using Triage.Platform.Text;
 
 namespace Triage.Router.Excerpts;
@@ -380,63 +379,53 @@ public static class FailureExcerpt
         }
     }
 
-    // The text is measured first and written once: a builder sized for the largest excerpt cost 21 KB for every
-    // excerpt and every focus, and the copy into a string again; that garbage was a tenth of a signature's time.
+    // Written into a pooled buffer bounded by the kept lines: a builder sized for the largest excerpt cost 21 KB for
+    // every excerpt and every focus, and that garbage was a tenth of a signature's time.
     private static Excerpt Render(ReadOnlyMemory<char> text, List<Range> lines, bool[] keep)
     {
-        var sources = new List<int>();
-        var length = 0;
-        for (var i = 0; i < lines.Count; i++)
+        var kept = keep.AsSpan().Count(true);
+        var sources = new List<int>(kept);
+        var buffer = ArrayPool<char>.Shared.Rent(Math.Max(1, kept * (MaxLineLength + Ellipsis.Length + 1 + Gap.Length + 1)));
+        try
         {
-            if (!keep[i])
-            {
-                continue;
-            }
-
-            // Blank lines at the start are dropped, with the gap after them.
-            if (length > 0)
-            {
-                length += i != sources[^1] + 1 ? 1 + Gap.Length + 1 : 1;
-            }
-
-            var line = text.Span[lines[i]].TrimEnd().Length;
-            length += line > MaxLineLength ? MaxLineLength + Ellipsis.Length : line;
-            sources.Add(i);
-        }
-
-        var rendered = string.Create(length, (text, lines, sources), static (span, state) =>
-        {
-            var (text, lines, sources) = state;
             var at = 0;
-            for (var k = 0; k < sources.Count; k++)
+            for (var i = 0; i < lines.Count; i++)
             {
+                if (!keep[i])
+                {
+                    continue;
+                }
+
+                // Blank lines at the start are dropped, with the gap after them.
                 if (at > 0)
                 {
-                    span[at++] = '\n';
-                    if (sources[k] != sources[k - 1] + 1)
+                    buffer[at++] = '\n';
+                    if (i != sources[^1] + 1)
                     {
-                        Gap.CopyTo(span[at..]);
+                        Gap.CopyTo(buffer.AsSpan(at));
                         at += Gap.Length;
-                        span[at++] = '\n';
+                        buffer[at++] = '\n';
                     }
                 }
 
-                var line = text.Span[lines[sources[k]]].TrimEnd();
+                var line = text.Span[lines[i]].TrimEnd();
+                line[..Math.Min(line.Length, MaxLineLength)].CopyTo(buffer.AsSpan(at));
+                at += Math.Min(line.Length, MaxLineLength);
                 if (line.Length > MaxLineLength)
                 {
-                    line[..MaxLineLength].CopyTo(span[at..]);
-                    at += MaxLineLength;
-                    Ellipsis.CopyTo(span[at..]);
+                    Ellipsis.CopyTo(buffer.AsSpan(at));
                     at += Ellipsis.Length;
                 }
-                else
-                {
-                    line.CopyTo(span[at..]);
-                    at += line.Length;
-                }
+
+                sources.Add(i);
             }
-        });
-        return new Excerpt(rendered, sources, lines.Count);
+
+            return new Excerpt(new string(buffer, 0, at), sources, lines.Count);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
     }
 
     private const string Ellipsis = " …";
@@ -455,7 +444,7 @@ public static class FailureExcerpt
 
         public bool Take(int line)
         {
-            var length = Math.Min(text.Span[lines[line]].TrimEnd().Length, MaxLineLength + 2);
+            var length = Math.Min(text.Span[lines[line]].TrimEnd().Length, MaxLineLength + Ellipsis.Length);
             if (count + 1 > maxLines || bytes + length + 1 > maxBytes)
             {
                 return false;
