@@ -13,8 +13,8 @@ namespace Triage.Platform.Text;
 /// A build log has an escape or a line break every dozen characters. A search that starts afresh after every hit
 /// (<c>IndexOf</c> on the rest of the text) pays its set-up each time: 10 ns a hit, 24 µs for the escapes of a median
 /// log; this keeps the mask of the current block and hands out its bits, 6 µs for the same escapes. Blocks of
-/// sixteen rather than eight halve the steps between hits: the cleaning of a median log took 137 µs with eight and
-/// 70 to 90 µs with sixteen, side by side.
+/// sixteen rather than eight halve the steps between hits: with them (and carriage returns replaced in place) the
+/// cleaning of a median log went from about 82 to 64 µs, the two builds called in alternation in one process.
 /// </remarks>
 internal ref struct CharPositions
 {
