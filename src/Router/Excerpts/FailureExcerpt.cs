@@ -112,6 +112,12 @@ public static class FailureExcerpt
         var keep = new bool[lines.Count];
         var budget = new Budget(text, lines, maxLines, maxBytes);
 
+        // A block that repeats one already given its share in the same round (the same lines but for their numbers:
+        // a trace logged once per test, a summary printed for every module) tells the reader nothing new, so it
+        // waits for the last rounds and the budget goes to what differs. The focus keeps its copies: in their room
+        // it would take lesser blocks, and those make different failures of one kind look alike.
+        var given = focus ? null : new Given();
+
         // The command of each failed step: the reader learns what failed, and the focus where the step began.
         foreach (var step in failedSteps)
         {
@@ -204,8 +210,19 @@ public static class FailureExcerpt
 
         void Keep(IEnumerable<Block> blocks, int linesEach)
         {
+            given?.Clear();
             foreach (var block in blocks)
             {
+                if (budget.Spent)
+                {
+                    return;
+                }
+
+                if (given is not null && linesEach != int.MaxValue && given.Repeats(text.Span, lines, block))
+                {
+                    continue;
+                }
+
                 // A share begins at the block's strongest marker: the warnings that ran into an error are its context.
                 var start = linesEach == int.MaxValue || focus ? block.Start : Math.Max(block.Start, block.Lead - ContextBefore);
                 var end = block.End - start <= linesEach ? block.End : start + linesEach;
@@ -218,6 +235,47 @@ public static class FailureExcerpt
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A key for blocks that may be alike: their length and the hash of their first strong marker, each run of digits
+    /// counted as one digit (FNV-1a). <see cref="Alike"/> compares the rest only when the key is the same.
+    /// </summary>
+    private static ulong Shape(ReadOnlySpan<char> text, List<Range> lines, Block block)
+    {
+        var hash = (14695981039346656037UL ^ (ulong)(block.End - block.Lead)) * 1099511628211UL;
+        var digits = false;
+        foreach (var c in text[lines[block.Lead]])
+        {
+            var digit = char.IsAsciiDigit(c);
+            if (!digit || !digits)
+            {
+                hash = (hash ^ (digit ? '0' : c)) * 1099511628211UL;
+            }
+
+            digits = digit;
+        }
+
+        return hash;
+    }
+
+    /// <summary>Two blocks whose lines from the first strong marker on differ only in their numbers.</summary>
+    private static bool Alike(ReadOnlySpan<char> text, List<Range> lines, Block a, Block b)
+    {
+        if (a.End - a.Lead != b.End - b.Lead)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.End - a.Lead; i++)
+        {
+            if (!FailureMarkers.SameButNumbers(text[lines[a.Lead + i]], text[lines[b.Lead + i]]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static List<Block> Blocks(ReadOnlyMemory<char> text, List<Range> lines, int[] weights)
@@ -435,12 +493,46 @@ public static class FailureExcerpt
     /// <param name="Lead">The block's first strong marker (its first marker when none is strong): where its first share of the budget begins.</param>
     private readonly record struct Block(int Start, int End, int Strength, int First, int Lead);
 
+    /// <summary>The blocks given their share in a round, by <see cref="Shape"/>, those of one key chained.</summary>
+    private sealed class Given
+    {
+        private readonly Dictionary<ulong, int> heads = [];
+        private readonly List<(Block Block, int Next)> blocks = [];
+
+        public void Clear()
+        {
+            heads.Clear();
+            blocks.Clear();
+        }
+
+        /// <summary>True when a block alike was given its share; else the block joins them.</summary>
+        public bool Repeats(ReadOnlySpan<char> text, List<Range> lines, Block block)
+        {
+            var shape = Shape(text, lines, block);
+            var head = heads.GetValueOrDefault(shape, -1);
+            for (var k = head; k >= 0; k = blocks[k].Next)
+            {
+                if (Alike(text, lines, blocks[k].Block, block))
+                {
+                    return true;
+                }
+            }
+
+            blocks.Add((block, head));
+            heads[shape] = blocks.Count - 1;
+            return false;
+        }
+    }
+
     private sealed class Budget(ReadOnlyMemory<char> text, List<Range> lines, int maxLines, int maxBytes)
     {
         private int count;
         private int bytes;
 
         public int Bytes => bytes;
+
+        /// <summary>Not even a blank line would fit.</summary>
+        public bool Spent => count >= maxLines || bytes >= maxBytes;
 
         public bool Take(int line)
         {
@@ -947,7 +1039,10 @@ internal static class FailureMarkers
     public static bool StartsStep(ReadOnlySpan<char> line) => Body(line).StartsWith("$ ", StringComparison.Ordinal);
 
     /// <summary>Two lines that differ only in their numbers: "Downloading 17/3000" and "Downloading 18/3000".</summary>
-    public static bool SameShape(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    public static bool SameShape(ReadOnlySpan<char> a, ReadOnlySpan<char> b) => SameButNumbers(a, b) && !a.IsWhiteSpace();
+
+    /// <summary>The same text but for its runs of digits, blank lines included.</summary>
+    public static bool SameButNumbers(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
     {
         var (i, j) = (0, 0);
         while (i < a.Length && j < b.Length)
@@ -975,7 +1070,7 @@ internal static class FailureMarkers
             (i, j) = (i + 1, j + 1);
         }
 
-        return i == a.Length && j == b.Length && !a.IsWhiteSpace();
+        return i == a.Length && j == b.Length;
     }
 
     /// <summary>

@@ -39,6 +39,7 @@ public sealed class EvaluationBaselineTests(ITestOutputHelper output)
 
         var excerpt = Baseline["excerpt"]!;
         Assert.True(report.Excerpt.ChunkLinesKeptMean >= excerpt["min_chunk_lines_kept_mean"]!.GetValue<double>(), $"chunk lines kept {report.Excerpt.ChunkLinesKeptMean:P1}");
+        Assert.True(report.Excerpt.ChunkWholeLinesKeptMean >= excerpt["min_chunk_whole_lines_kept_mean"]!.GetValue<double>(), $"chunk lines kept whole {report.Excerpt.ChunkWholeLinesKeptMean:P1}");
         Assert.True(report.Excerpt.LogShareMedian <= excerpt["max_log_share_median"]!.GetValue<double>(), $"log share {report.Excerpt.LogShareMedian:P1}");
     }
 

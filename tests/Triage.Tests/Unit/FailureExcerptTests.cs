@@ -77,6 +77,32 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void A_trace_logged_again_and_again_leaves_room_for_the_failure_after_it()
+    {
+        // A server that logs the same handled exception on every test it runs, then the one test that failed.
+        var lines = new List<string> { "$ ./gradlew test" };
+        for (var run = 0; run < 12; run++)
+        {
+            lines.Add($"12:00:{run:00} WARN  Session {1000 + run} closed");
+            lines.Add("com.acme.net.DrainException: Failed to drain within the deadline");
+            lines.AddRange(Enumerable.Range(1, 30).Select(f => $"\tat com.acme.net.Session.drain{f}(Session.java:{100 + f})"));
+            lines.AddRange(Enumerable.Range(1, 20).Select(t => $"test case {run * 20 + t} passed"));
+        }
+
+        lines.Add("LedgerTest > rejects_a_negative_balance FAILED");
+        lines.Add("    java.lang.AssertionError: expected:<-1> but was:<0>");
+        lines.Add("        at com.acme.LedgerTest.rejects_a_negative_balance(LedgerTest.java:41)");
+        lines.AddRange(Enumerable.Range(1, 20).Select(t => $"test case {300 + t} passed"));
+        lines.Add("The command \"./gradlew test\" exited with 1.");
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Contains("rejects_a_negative_balance FAILED", excerpt);
+        Assert.Contains("expected:<-1> but was:<0>", excerpt);
+        Assert.Contains("Failed to drain within the deadline", excerpt);
+    }
+
+    [Fact]
     public void A_name_that_merely_contains_a_marker_is_not_one()
     {
         var log = string.Join('\n', Enumerable.Range(1, 400).Select(i => $"Executed Test_let_errors_{i}() in 0.001 seconds, see exceptions_test.rb")
