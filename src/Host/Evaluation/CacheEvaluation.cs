@@ -75,6 +75,7 @@ internal static partial class CacheEvaluation
                 repo = log.Log.Repo,
                 chunk_lines = log.Coverage.Total,
                 chunk_lines_kept = log.Coverage.Kept,
+                chunk_whole_lines_kept = log.Coverage.KeptWhole,
                 excerpt_lines = log.ExcerptLines,
                 log_lines = log.LogLines,
                 identity = log.Signature.Identity,
