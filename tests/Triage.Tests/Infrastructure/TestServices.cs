@@ -185,12 +185,27 @@ public sealed class PostgresDatabase : IAsyncDisposable
         return (tables, dump.ToString());
     }
 
+    /// <summary>
+    /// Drops the database, ending the sessions still on it. An autovacuum worker may be on it too, and a role without
+    /// pg_signal_backend may not end that one (42501): the worker is done in moments, so the drop is tried again.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(TestServices.Postgres);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)", connection);
-        await command.ExecuteNonQueryAsync();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await command.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege && attempt < 20)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250));
+            }
+        }
     }
 }
