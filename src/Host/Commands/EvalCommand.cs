@@ -4,6 +4,7 @@ using System.Text.Json;
 using Triage.Host.Evaluation;
 using Triage.Platform.Configuration;
 using Triage.Platform.Redaction;
+using Triage.Router.Excerpts;
 
 namespace Triage.Host.Commands;
 
@@ -188,6 +189,9 @@ internal static class EvalCommand
             $"all kept in {report.FullyKept} of {report.Breakages.Count(b => b.ErrorLines > 0)}");
         lines.Add($"share of the log kept: median {Percent(report.LineShareMedian)} of lines, {Percent(report.LogShareMedian)} of characters; " +
             $"{Percent(report.LogSharePooled)} of all characters");
+        lines.Add($"bounds: at most {Percent(report.ErrorLinesKeptCeiling)} of error lines can be kept (mean per breakage) within the " +
+            $"{FailureExcerpt.MaxLines}-line excerpt, as {report.OverLineBudget} breakages have more error lines than that; " +
+            $"in {report.ErrorLinesOverShare} the error lines alone are more than {Percent(ExcerptEvaluation.ShareBar)} of the log's lines");
         return string.Join(Environment.NewLine, lines);
     }
 

@@ -54,8 +54,14 @@ internal static class ExcerptEvaluation
             FullyKept: scored.Count(b => b.ErrorLinesKept == b.ErrorLines),
             LineShareMedian: CacheEvaluation.Median(breakages.Select(b => (double)b.ExcerptLines / Math.Max(1, b.LogLines))),
             LogShareMedian: CacheEvaluation.Median(breakages.Select(b => (double)b.ExcerptChars / Math.Max(1, b.LogChars))),
-            LogSharePooled: (double)breakages.Sum(b => (long)b.ExcerptChars) / breakages.Sum(b => (long)b.LogChars));
+            LogSharePooled: (double)breakages.Sum(b => (long)b.ExcerptChars) / breakages.Sum(b => (long)b.LogChars),
+            ErrorLinesKeptCeiling: scored.Average(b => Math.Min(1.0, (double)FailureExcerpt.MaxLines / b.ErrorLines)),
+            OverLineBudget: scored.Count(b => b.ErrorLines > FailureExcerpt.MaxLines),
+            ErrorLinesOverShare: scored.Count(b => b.ErrorLines > ShareBar * b.LogLines));
     }
+
+    /// <summary>The share of the log an excerpt is meant to stay within.</summary>
+    public const double ShareBar = 0.05;
 
     private static List<int> ErrorLines(string groundtruth)
     {
@@ -89,4 +95,7 @@ internal sealed record ExcerptReport(
     int FullyKept,
     double LineShareMedian,
     double LogShareMedian,
-    double LogSharePooled);
+    double LogSharePooled,
+    double ErrorLinesKeptCeiling,
+    int OverLineBudget,
+    int ErrorLinesOverShare);
