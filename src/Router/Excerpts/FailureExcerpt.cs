@@ -129,17 +129,19 @@ public static class FailureExcerpt
 
         // The closing lines of the failed steps get their first lines, then the best block up to half the budget
         // (the long trace of the failure itself, before a crowd of later blocks can spend it), then every other
-        // strong block its first lines, then the weak markers theirs; what is left goes to the rest of the long
-        // blocks, strong before weak.
+        // strong block its first lines, then the lines above each failed step's close (where a tool without
+        // failure words says why: it outranks a weak marker in a step that carried on), then the weak markers
+        // their first lines; what is left goes to the rest of the long blocks, strong before weak.
         var strong = ranked.Where(b => b.Rank < Weak).Select(b => b.Block).ToList();
         var weak = ranked.Where(b => b.Rank >= Weak).Select(b => b.Block).ToList();
         Keep(strong.Take(exits.Count), MaxBlockLines);
         Keep(strong.Skip(exits.Count).Take(1), maxLines / 2);
         Keep(strong, MaxBlockLines);
+        var widening = !focus && WidenTails();
         Keep(weak, MaxBlockLines);
         Keep(strong, int.MaxValue);
         Keep(weak, int.MaxValue);
-        if (!focus)
+        if (widening)
         {
             Widen();
         }
@@ -155,21 +157,25 @@ public static class FailureExcerpt
 
         return Render(text, lines, keep);
 
-        // What the budget has left widens what the excerpt has, while the excerpt stays a small part of the log (so
-        // that its share stays under the bar on any log): first the lines above each failed step's closing lines,
-        // where a tool without failure words (a link checker's list, a linter's report) says why; then the lines
-        // around each strong block, best first.
-        void Widen()
+        // Widening adds lines while the excerpt stays a small part of the log (so that its share stays under the bar
+        // on any log): the lines above each failed step's closing lines, where a tool without failure words (a link
+        // checker's list, a linter's report) says why; false once the share is spent.
+        bool WidenTails()
         {
-            var share = text.Length / WideningShareOfLog;
             for (var e = 0; e < exits.Count; e++)
             {
                 if (!Take(exits[e].Start - 1, -1, MaxTailLines, failedSteps[e].Start))
                 {
-                    return;
+                    return false;
                 }
             }
 
+            return true;
+        }
+
+        // Then, with what the budget has left, the lines around each strong block, best first.
+        void Widen()
+        {
             foreach (var block in strong.Skip(exits.Count))
             {
                 if (!Take(block.Start - 1, -1, WideningContext, -1) || !Take(block.End, 1, WideningContext, lines.Count))
@@ -177,35 +183,36 @@ public static class FailureExcerpt
                     return;
                 }
             }
+        }
 
-            // Takes up to 'count' lines not yet kept from 'from' on, one 'step' at a time, short of 'stop' and of a
-            // run of lines that differ only in their numbers (progress, downloads, a list of passing tests): that is
-            // noise, not context. False once the budget or the share is spent.
-            bool Take(int from, int step, int count, int stop)
+        // Takes up to 'count' lines not yet kept from 'from' on, one 'step' at a time, short of 'stop' and of a
+        // run of lines that differ only in their numbers (progress, downloads, a list of passing tests): that is
+        // noise, not context. False once the budget or the share is spent.
+        bool Take(int from, int step, int count, int stop)
+        {
+            var share = text.Length / WideningShareOfLog;
+            for (var i = from; (step < 0 ? i > stop : i < stop) && count > 0; i += step)
             {
-                for (var i = from; (step < 0 ? i > stop : i < stop) && count > 0; i += step)
+                if (i - step >= 0 && i - step < lines.Count && FailureMarkers.SameShape(text.Span[lines[i]], text.Span[lines[i - step]]))
                 {
-                    if (i - step >= 0 && i - step < lines.Count && FailureMarkers.SameShape(text.Span[lines[i]], text.Span[lines[i - step]]))
-                    {
-                        return true;
-                    }
-
-                    if (keep[i])
-                    {
-                        continue;
-                    }
-
-                    if (budget.Bytes >= share || !budget.Take(i))
-                    {
-                        return false;
-                    }
-
-                    keep[i] = true;
-                    count--;
+                    return true;
                 }
 
-                return true;
+                if (keep[i])
+                {
+                    continue;
+                }
+
+                if (budget.Bytes >= share || !budget.Take(i))
+                {
+                    return false;
+                }
+
+                keep[i] = true;
+                count--;
             }
+
+            return true;
         }
 
         void Keep(IEnumerable<Block> blocks, int linesEach)

@@ -103,6 +103,33 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void A_report_without_failure_words_above_the_failed_step_s_close_comes_before_weak_markers_elsewhere()
+    {
+        // An install step that mentions what it is missing, again and again, and carries on; then a linter that
+        // names every finding without a failure word, and the step it failed.
+        var lines = new List<string> { "$ ./install.sh" };
+        for (var i = 0; i < 2000; i++)
+        {
+            lines.Add($"Installing dependency lib{i} version 1.0.{i} from the mirror");
+            if (i % 100 == 0)
+            {
+                lines.Add($"Note: the optional module {Word(i)} is missing, going on without it");
+            }
+        }
+
+        lines.Add("$ npm test");
+        lines.AddRange(Enumerable.Range(0, 30).Select(i => $"  /src/{Word(i)}.js:{i + 1}:3: Unnecessary semicolon after {Word(i + 7)}."));
+        lines.Add("The command \"npm test\" exited with 1.");
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.All(Enumerable.Range(0, 30), i => Assert.Contains($"/src/{Word(i)}.js:{i + 1}:3:", excerpt));
+        Assert.Contains("is missing", excerpt);
+
+        static string Word(int i) => new(Enumerable.Range(0, 3).Select(d => (char)('a' + (i / (int)Math.Pow(26, d)) % 26)).ToArray());
+    }
+
+    [Fact]
     public void A_name_that_merely_contains_a_marker_is_not_one()
     {
         var log = string.Join('\n', Enumerable.Range(1, 400).Select(i => $"Executed Test_let_errors_{i}() in 0.001 seconds, see exceptions_test.rb")
