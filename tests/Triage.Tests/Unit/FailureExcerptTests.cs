@@ -102,10 +102,12 @@ public sealed class FailureExcerptTests
         Assert.Contains("Failed to drain within the deadline", excerpt);
     }
 
-    [Fact]
-    public void A_report_without_failure_words_above_the_failed_step_s_close_comes_before_weak_markers_elsewhere()
+    [Theory]
+    [InlineData("Note: the optional module {0} is missing, going on without it")]
+    [InlineData("Note: the module {0} can log an error message, see its settings")]
+    public void A_report_without_failure_words_above_the_failed_step_s_close_comes_before_markers_of_other_steps(string note)
     {
-        // An install step that mentions what it is missing, again and again, and carries on; then a linter that
+        // An install step that prints a marker, weak or strong, again and again, and carries on; then a linter that
         // names every finding without a failure word, and the step it failed.
         var lines = new List<string> { "$ ./install.sh" };
         for (var i = 0; i < 2000; i++)
@@ -113,7 +115,7 @@ public sealed class FailureExcerptTests
             lines.Add($"Installing dependency lib{i} version 1.0.{i} from the mirror");
             if (i % 100 == 0)
             {
-                lines.Add($"Note: the optional module {Word(i)} is missing, going on without it");
+                lines.Add(string.Format(System.Globalization.CultureInfo.InvariantCulture, note, Word(i)));
             }
         }
 
@@ -124,7 +126,7 @@ public sealed class FailureExcerptTests
         var excerpt = FailureExcerpt.From(string.Join('\n', lines));
 
         Assert.All(Enumerable.Range(0, 30), i => Assert.Contains($"/src/{Word(i)}.js:{i + 1}:3:", excerpt));
-        Assert.Contains("is missing", excerpt);
+        Assert.Contains(note[..10], excerpt);
 
         static string Word(int i) => new(Enumerable.Range(0, 3).Select(d => (char)('a' + (i / (int)Math.Pow(26, d)) % 26)).ToArray());
     }
