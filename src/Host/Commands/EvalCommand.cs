@@ -74,7 +74,7 @@ internal static class EvalCommand
             try
             {
                 var report = ExcerptEvaluation.Run(parse.GetValue(data)!);
-                Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(report, Indented) : ExcerptTable(report));
+                Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(report, SnakeCase) : ExcerptTable(report));
                 return 0;
             }
             catch (EvaluationDataException e)
@@ -198,4 +198,7 @@ internal static class EvalCommand
     private static string Percent(double value) => value.ToString("0.0%", CultureInfo.InvariantCulture);
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    // The same names as eval cache's JSON: error_lines_kept_mean, log_share_pooled.
+    private static readonly JsonSerializerOptions SnakeCase = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }
