@@ -1007,6 +1007,14 @@ internal static class FailureMarkers
             return false;
         }
 
+        if (word is 5 && fromMarker[word..].StartsWith(" message", StringComparison.OrdinalIgnoreCase))
+        {
+            // "error messages" names a kind of output, not a failure: sudo's settings list ("give useful error
+            // messages"), a changelog ("Improve the error message of …"). A failure on such a line has a marker
+            // of its own ("failed with the following error message").
+            return true;
+        }
+
         var next = word + 1 < fromMarker.Length ? fromMarker[word + 1] : ' ';
         return word < fromMarker.Length
             && (fromMarker[word] is '_' or '/' or '\\' or '=' || fromMarker[word] == '.' && char.IsLetter(next) || fromMarker[word] == '-' && char.IsAsciiDigit(next));

@@ -104,7 +104,7 @@ public sealed class FailureExcerptTests
 
     [Theory]
     [InlineData("Note: the optional module {0} is missing, going on without it")]
-    [InlineData("Note: the module {0} can log an error message, see its settings")]
+    [InlineData("Note: the module {0} reported an error while probing, going on")]
     public void A_report_without_failure_words_above_the_failed_step_s_close_comes_before_markers_of_other_steps(string note)
     {
         // An install step that prints a marker, weak or strong, again and again, and carries on; then a linter that
@@ -243,6 +243,8 @@ public sealed class FailureExcerptTests
     [InlineData("test_fails_on_bad_input PASSED")]
     [InlineData("[info] - client rejects illegal headers with an exception !!! IGNORED !!!")]
     [InlineData("[info] - server rejects an invalid header")]
+    [InlineData("Allow some information gathering to give useful error messages")]
+    [InlineData("* Improve the error message given when using --version with multiple gems")]
     public void Settings_names_and_passing_tests_are_no_failure(string line)
     {
         Assert.Equal(0, FailureMarkers.Weight(line));
@@ -270,6 +272,7 @@ public sealed class FailureExcerptTests
     [InlineData("13105 examples, 1 failure, 3 pending")]
     [InlineData("ERROR balancer: dial tcp 127.0.0.1:9: connection refused")]
     [InlineData("Error parsing config: error reading header")]
+    [InlineData("Connecting to remote server localhost failed with the following error message : access is denied")]
     public void Failure_words_in_passing_are_strong_markers(string line)
     {
         Assert.Equal(2, FailureMarkers.Weight(line));
