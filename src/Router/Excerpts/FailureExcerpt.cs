@@ -1007,6 +1007,12 @@ internal static class FailureMarkers
             return false;
         }
 
+        if (word is 7 && IsSettingValue(fromMarker[word..]))
+        {
+            // "Password prompt timeout: 0.0 minutes", "Read timeout => 30": a setting's value, as "timeout=10" is.
+            return true;
+        }
+
         if (word is 5 && fromMarker[word..].StartsWith(" message", StringComparison.OrdinalIgnoreCase))
         {
             // "error messages" names a kind of output, not a failure: sudo's settings list ("give useful error
@@ -1018,6 +1024,23 @@ internal static class FailureMarkers
         var next = word + 1 < fromMarker.Length ? fromMarker[word + 1] : ' ';
         return word < fromMarker.Length
             && (fromMarker[word] is '_' or '/' or '\\' or '=' || fromMarker[word] == '.' && char.IsLetter(next) || fromMarker[word] == '-' && char.IsAsciiDigit(next));
+    }
+
+    // ": 15.0 minutes", " => 30" and nothing after: the value of a setting. "timeout: 30 seconds elapsed while
+    // waiting" goes on to say what happened.
+    private static bool IsSettingValue(ReadOnlySpan<char> afterWord)
+    {
+        var rest = afterWord.TrimStart(' ');
+        rest = rest.StartsWith("=>", StringComparison.Ordinal) ? rest[2..] : rest.StartsWith(':') ? rest[1..] : [];
+        rest = rest.TrimStart(' ');
+        var number = rest.IndexOfAnyExcept("0123456789.");
+        if (number == 0 || rest.IsEmpty)
+        {
+            return false;
+        }
+
+        var unit = number < 0 ? [] : rest[number..].Trim();
+        return unit.IndexOfAnyExceptInRange('a', 'z') < 0;
     }
 
     /// <summary>CI's own report that the step failed, in the words of Travis, GitHub Actions, GitLab and Jenkins.</summary>

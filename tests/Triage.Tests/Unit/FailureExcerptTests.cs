@@ -245,6 +245,8 @@ public sealed class FailureExcerptTests
     [InlineData("[info] - server rejects an invalid header")]
     [InlineData("Allow some information gathering to give useful error messages")]
     [InlineData("* Improve the error message given when using --version with multiple gems")]
+    [InlineData("Password prompt timeout: 0.0 minutes")]
+    [InlineData("Read timeout => 30")]
     public void Settings_names_and_passing_tests_are_no_failure(string line)
     {
         Assert.Equal(0, FailureMarkers.Weight(line));
@@ -276,6 +278,14 @@ public sealed class FailureExcerptTests
     public void Failure_words_in_passing_are_strong_markers(string line)
     {
         Assert.Equal(2, FailureMarkers.Weight(line));
+    }
+
+    [Theory]
+    [InlineData("timeout: 30 seconds elapsed while waiting for the database")]
+    [InlineData("Timeout: 2000ms exceeded")]
+    public void A_timeout_that_happened_is_a_marker(string line)
+    {
+        Assert.Equal(1, FailureMarkers.Weight(line));
     }
 
     [Theory]
