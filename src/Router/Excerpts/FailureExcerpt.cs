@@ -1007,13 +1007,14 @@ internal static class FailureMarkers
             return false;
         }
 
-        if (word is 7 && IsSettingValue(fromMarker[word..]))
+        if (fromMarker[..word].Equals("timeout", StringComparison.OrdinalIgnoreCase) && IsSettingValue(fromMarker[word..]))
         {
             // "Password prompt timeout: 0.0 minutes", "Read timeout => 30": a setting's value, as "timeout=10" is.
             return true;
         }
 
-        if (word is 5 && fromMarker[word..].StartsWith(" message", StringComparison.OrdinalIgnoreCase))
+        if (fromMarker[..word].Equals("error", StringComparison.OrdinalIgnoreCase)
+            && fromMarker[word..].StartsWith(" message", StringComparison.OrdinalIgnoreCase))
         {
             // "error messages" names a kind of output, not a failure: sudo's settings list ("give useful error
             // messages"), a changelog ("Improve the error message of …"). A failure on such a line has a marker
@@ -1034,7 +1035,7 @@ internal static class FailureMarkers
         rest = rest.StartsWith("=>", StringComparison.Ordinal) ? rest[2..] : rest.StartsWith(':') ? rest[1..] : [];
         rest = rest.TrimStart(' ');
         var number = rest.IndexOfAnyExcept("0123456789.");
-        if (number == 0 || rest.IsEmpty)
+        if (rest.IsEmpty || number == 0)
         {
             return false;
         }

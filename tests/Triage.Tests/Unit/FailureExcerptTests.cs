@@ -283,7 +283,9 @@ public sealed class FailureExcerptTests
     [Theory]
     [InlineData("timeout: 30 seconds elapsed while waiting for the database")]
     [InlineData("Timeout: 2000ms exceeded")]
-    public void A_timeout_that_happened_is_a_marker(string line)
+    [InlineData("Missing: 2 files")]
+    [InlineData("Invalid: 3")]
+    public void A_marker_before_a_number_is_one_unless_it_is_a_timeout_setting(string line)
     {
         Assert.Equal(1, FailureMarkers.Weight(line));
     }
