@@ -111,6 +111,7 @@ public static class FailureExcerpt
             .ToList();
         var keep = new bool[lines.Count];
         var budget = new Budget(text, lines, maxLines, maxBytes);
+        var wideningShare = text.Length / WideningShareOfLog;
 
         // A block that repeats one already given its share in the same round (the same lines but for their numbers:
         // a trace logged once per test, a summary printed for every module) tells the reader nothing new, so it
@@ -192,7 +193,6 @@ public static class FailureExcerpt
         // noise, not context. False once the budget or the share is spent.
         bool Take(int from, int step, int count, int stop)
         {
-            var share = text.Length / WideningShareOfLog;
             for (var i = from; (step < 0 ? i > stop : i < stop) && count > 0; i += step)
             {
                 if (i - step >= 0 && i - step < lines.Count && FailureMarkers.SameShape(text.Span[lines[i]], text.Span[lines[i - step]]))
@@ -205,7 +205,7 @@ public static class FailureExcerpt
                     continue;
                 }
 
-                if (budget.Bytes >= share || !budget.Take(i))
+                if (budget.Bytes >= wideningShare || !budget.Take(i))
                 {
                     return false;
                 }
