@@ -475,7 +475,7 @@ public static class FailureExcerpt
                     }
                 }
 
-                var line = text.Span[lines[i]].TrimEnd();
+                var line = FailureMarkers.Body(text.Span[lines[i]]).TrimEnd();
                 line[..Math.Min(line.Length, MaxLineLength)].CopyTo(buffer.AsSpan(at));
                 at += Math.Min(line.Length, MaxLineLength);
                 if (line.Length > MaxLineLength)
@@ -545,7 +545,7 @@ public static class FailureExcerpt
 
         public bool Take(int line)
         {
-            var length = Math.Min(text.Span[lines[line]].TrimEnd().Length, MaxLineLength + Ellipsis.Length);
+            var length = Math.Min(FailureMarkers.Body(text.Span[lines[line]]).TrimEnd().Length, MaxLineLength + Ellipsis.Length);
             if (count + 1 > maxLines || bytes + length + 1 > maxBytes)
             {
                 return false;
@@ -1155,7 +1155,7 @@ internal static class FailureMarkers
     /// <summary>
     /// The line without the time stamp CI may put before every line ("2022-05-30T09:11:02.8577255Z " in GitHub
     /// Actions, "[2024-01-02T10:11:12.345Z] " from Jenkins' timestamper): the checks that look at how a line starts
-    /// look at what the tool printed.
+    /// look at what the tool printed, and the excerpt writes only this, so that stamps do not spend its budget.
     /// </summary>
     public static ReadOnlySpan<char> Body(ReadOnlySpan<char> line)
     {

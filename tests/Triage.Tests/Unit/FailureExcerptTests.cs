@@ -233,6 +233,24 @@ public sealed class FailureExcerptTests
         Assert.True(FailureMarkers.IsExit($"{stamp}##[error]Process completed with exit code 1."));
     }
 
+    [Fact]
+    public void The_time_stamp_before_each_line_is_left_out_so_the_budget_goes_to_what_the_tools_printed()
+    {
+        // With its stamp each frame is half as long again: the trace would not fit the byte budget.
+        var stamp = "2022-05-30T09:11:02.8577255Z ";
+        var log = string.Join('\n', Enumerable.Range(1, 200).Select(i => $"{stamp}Downloading artifact {i}")
+            .Append($"{stamp}java.lang.IllegalStateException: no route to the registry")
+            .Concat(Enumerable.Range(1, 120).Select(i => $"{stamp}\tat org.example.layer{i}.Call.invoke(Call.java:{i})"))
+            .Concat(Enumerable.Range(1, 100).Select(i => $"{stamp}Uploading {i}"))
+            .Append($"{stamp}##[error]Process completed with exit code 1."));
+
+        var excerpt = FailureExcerpt.From(log);
+
+        Assert.Contains("\tat org.example.layer120.Call.invoke(Call.java:120)", excerpt);
+        Assert.DoesNotContain("2022-05-30", excerpt);
+        Assert.StartsWith("java.lang.IllegalStateException: no route to the registry", excerpt.Split('\n').SkipWhile(l => !l.StartsWith("java.", StringComparison.Ordinal)).First());
+    }
+
     [Theory]
     [InlineData(" > git fetch --tags https://git.example/repo.git # timeout=10")]
     [InlineData("[INFO] --- jacoco-maven-plugin:0.8.1:report @ assertj-core ---")]
