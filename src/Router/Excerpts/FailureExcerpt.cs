@@ -103,11 +103,17 @@ public static class FailureExcerpt
         var exits = ExitBlocks(text, lines).ToList();
         var lastExit = exits.Count > 0 ? exits[0].End : lines.Count;
         var failedSteps = exits.Select(e => FailedStep(text, lines, e.End - 1)).ToList();
+
+        // A tool's verdicts come in the order it gave them only within one command ("$ mvn test"); a step whose
+        // command CI did not print (a Jenkins shell script, a GitHub Actions step) may run many tools, and there
+        // the latest verdicts are the closest to what failed it.
+        var commands = failedSteps.Where(s => FailureMarkers.StartsStep(text.Span[lines[s.Start]])).ToList();
+        bool InOneCommand(Block block) => commands.Exists(s => block.First > s.Start && block.First < s.End);
         var ranked = exits.Select(b => (Block: b, Rank: 0)).Concat(Blocks(text, lines, weights)
             .Select(b => (Block: b, Rank: Rank(b, failedSteps, lastExit)))
             .Where(b => !focus || failedSteps.Count == 0 || b.Rank <= InFailedStep)
             .OrderBy(b => b.Rank)
-            .ThenBy(b => b.Rank == InFailedStepVerdict ? b.Block.Start : -b.Block.End))
+            .ThenBy(b => b.Rank == InFailedStepVerdict && InOneCommand(b.Block) ? b.Block.Start : -b.Block.End))
             .ToList();
         var keep = new bool[lines.Count];
         var budget = new Budget(text, lines, maxLines, maxBytes);
@@ -416,7 +422,8 @@ public static class FailureExcerpt
 
     /// <summary>
     /// The last lines a failing command printed before CI reported its non-zero exit ("The command … exited with 1",
-    /// "Process completed with exit code 1", "Job failed: exit code 1"): where a tool without markers says why.
+    /// "Process completed with exit code 1", "Job failed: exit code 1", Jenkins' "Build step 'Execute shell' marked
+    /// build as failure"): where a tool without markers says why.
     /// </summary>
     private static IEnumerable<Block> ExitBlocks(ReadOnlyMemory<char> text, List<Range> lines)
     {
@@ -584,7 +591,11 @@ internal static class FailureMarkers
 
     // A search set of one word: string.IndexOf ignoring case runs scalar under invariant globalization (20 times
     // slower on a median log), the set does not.
-    private static readonly SearchValues<string> Exit = SearchValues.Create(["exit"], StringComparison.OrdinalIgnoreCase);
+    private static readonly SearchValues<string> Exit = SearchValues.Create(["exit", JenkinsFailedStep], StringComparison.OrdinalIgnoreCase);
+
+    // Jenkins ends a freestyle build step that failed with "Build step 'Execute shell' marked build as failure".
+    private const string JenkinsStep = "Build step '";
+    private const string JenkinsFailedStep = "' marked build as failure";
 
     private static readonly SearchValues<string> Strong = SearchValues.Create(
         ["error", "fail", "exception", "traceback", "panic", "fatal", "assert", "caused by", "not ok", "✗", "✖", "** ("],
@@ -903,7 +914,7 @@ internal static class FailureMarkers
         return InOrder(found);
     }
 
-    /// <summary>The lines that may be CI's report of an exit: every phrase of <see cref="IsFailedExit"/> has "exit".</summary>
+    /// <summary>The lines that may be CI's report of an exit: every phrase of <see cref="IsFailedExit"/> has "exit", but Jenkins' one.</summary>
     public static List<int> ExitCandidateLines(ReadOnlySpan<char> text, List<Range> lines)
     {
         var found = new List<int>();
@@ -1053,6 +1064,11 @@ internal static class FailureMarkers
             return false;
         }
 
+        if (IsJenkinsFailedStep(Body(line)))
+        {
+            return true;
+        }
+
         foreach (var phrase in ExitPhrases)
         {
             var at = line.IndexOf(phrase, StringComparison.OrdinalIgnoreCase);
@@ -1073,8 +1089,12 @@ internal static class FailureMarkers
     {
         var body = Body(line);
         return body.StartsWith("The command \"", StringComparison.Ordinal) && body.Contains("\" exited with ", StringComparison.Ordinal)
-            || body.StartsWith("##[error]Process completed with exit code", StringComparison.Ordinal);
+            || body.StartsWith("##[error]Process completed with exit code", StringComparison.Ordinal)
+            || IsJenkinsFailedStep(body);
     }
+
+    private static bool IsJenkinsFailedStep(ReadOnlySpan<char> body) =>
+        body.StartsWith(JenkinsStep, StringComparison.Ordinal) && body.TrimEnd().EndsWith(JenkinsFailedStep, StringComparison.Ordinal);
 
     /// <summary>The line CI prints when it starts a step: the command itself.</summary>
     public static bool StartsStep(ReadOnlySpan<char> line) => Body(line).StartsWith("$ ", StringComparison.Ordinal);

@@ -49,6 +49,52 @@ public sealed class FailureExcerptTests
         Assert.Contains("1. https://example.org/gone 404", excerpt);
     }
 
+    [Theory]
+    [InlineData("Build step 'Execute shell' marked build as failure", true)]
+    [InlineData("[2024-01-02T10:11:12.345Z] Build step 'Invoke top-level Maven targets' marked build as failure", true)]
+    [InlineData("Build step 'Execute shell' marked build as unstable", false)]
+    [InlineData("echo \"Build step 'x' marked build as failure\" > notes.txt", false)]
+    public void Jenkins_marking_the_build_failed_is_the_close_of_the_step_that_failed(string line, bool close)
+    {
+        Assert.Equal(close, FailureMarkers.IsFailedExit(line));
+        Assert.Equal(close, FailureMarkers.IsExit(line));
+    }
+
+    [Fact]
+    public void Keeps_what_a_jenkins_build_step_printed_last_even_without_a_marker()
+    {
+        var log = "[ledger] $ /bin/sh -xe /tmp/jenkins4242.sh\n" + Noise(300) + "\nwarning: option --legacy is deprecated\n"
+            + Noise(300, "more ") + "\nDeploy rejected by the registry: version 1.4.2 of ledger-core already exists\n"
+            + "Build step 'Execute shell' marked build as failure\nFinished: FAILURE";
+
+        var excerpt = FailureExcerpt.From(log);
+
+        Assert.Contains("Deploy rejected by the registry: version 1.4.2 of ledger-core already exists", excerpt);
+    }
+
+    [Fact]
+    public void In_a_step_of_many_tools_the_latest_verdicts_come_first()
+    {
+        // A Jenkins shell step builds every example before the project itself: the examples' errors did not fail it.
+        var lines = new List<string> { "[ledger] $ /bin/sh -xe /tmp/jenkins4242.sh" };
+        for (var k = 1; k <= 12; k++)
+        {
+            lines.Add($"compiling examples/ledger_{k}/");
+            lines.AddRange(Enumerable.Range(1, 12).Select(i =>
+                $"[ERROR] /builds/workspace/ledger/examples/ledger_{k}/src/main/java/org/example/Entities{i}.java:[{i},29] unmappable character for encoding UTF-8"));
+        }
+
+        lines.AddRange(Enumerable.Range(1, 200).Select(i => $"[INFO] Compiling module {i}"));
+        lines.Add("[ERROR] Failed to execute goal org.apache.maven.plugins:maven-compiler-plugin:3.0:compile (default-compile) on project ledger: Compilation failure");
+        lines.Add("[ERROR] /builds/workspace/ledger/src/main/java/org/example/Journal.java:[23,29] cannot find symbol");
+        lines.AddRange(Enumerable.Range(1, 14).Select(i => $"[INFO] Uploading report {i} of 14"));
+        lines.Add("Build step 'Execute shell' marked build as failure");
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Contains("Journal.java:[23,29] cannot find symbol", excerpt);
+    }
+
     [Fact]
     public void Errors_of_the_step_that_failed_come_before_errors_of_steps_that_carried_on()
     {
