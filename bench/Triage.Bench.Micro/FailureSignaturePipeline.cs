@@ -10,7 +10,8 @@ namespace Triage.Bench.Micro;
 /// <summary>
 /// What the router does to every log before a cache lookup: excerpt, redaction, fingerprint, identity and the
 /// built-in embedding, on real CI logs from ../shared/data/logchunks: the median-sized log and the largest.
-/// Excerpt times the excerpt of the log alone; Redaction, Focus, Fingerprint, Embedding and FocusSignature (focus,
+/// Signature times all of it; Stages the four stages of the speed target chained (excerpt, redaction, fingerprint
+/// of the redacted excerpt, embedding), without the focus and identity; Excerpt the excerpt of the log alone; Redaction, Focus, Fingerprint, Embedding and FocusSignature (focus,
 /// fingerprint, identity and embedding of the redacted excerpt) time one stage each, on that log's excerpt, and
 /// Identity the identity of its focus.
 /// </summary>
@@ -50,6 +51,10 @@ public class FailureSignaturePipeline
     [Benchmark]
     public FailureSignature Signature() =>
         FailureSignature.Of(redactor.Redact(FailureExcerpt.From(log)).Text, embedder);
+
+    /// <summary>The four stages the speed target names, chained on the whole log: excerpt, redaction, fingerprint, embedding.</summary>
+    [Benchmark]
+    public float[] Stages() => embedder.Embed(FailureFingerprint.Of(redactor.Redact(FailureExcerpt.From(log)).Text));
 
     [Benchmark]
     public string Excerpt() => FailureExcerpt.From(log);
