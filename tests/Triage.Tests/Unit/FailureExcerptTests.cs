@@ -294,7 +294,7 @@ public sealed class FailureExcerptTests
 
         Assert.Contains("\tat org.example.layer120.Call.invoke(Call.java:120)", excerpt);
         Assert.DoesNotContain("2022-05-30", excerpt);
-        Assert.StartsWith("java.lang.IllegalStateException: no route to the registry", excerpt.Split('\n').SkipWhile(l => !l.StartsWith("java.", StringComparison.Ordinal)).First());
+        Assert.Contains("java.lang.IllegalStateException: no route to the registry", excerpt.Split('\n'));
     }
 
     [Theory]
