@@ -98,6 +98,10 @@ public static class FailureExcerpt
         foreach (var i in FailureMarkers.CandidateLines(text.Span, lines))
         {
             weights[i] = FailureMarkers.Weight(text.Span[lines[i]]);
+            if (weights[i] == Verdict && i > 0 && FailureMarkers.IsHandled(text.Span[lines[i]], text.Span[lines[i - 1]]))
+            {
+                weights[i] = Strong;
+            }
         }
 
         var exits = ExitBlocks(text, lines).ToList();
@@ -718,6 +722,27 @@ internal static class FailureMarkers
 
         static bool IsShout(ReadOnlySpan<char> word) => word.Length > 1 && !word.ContainsAnyInRange('a', 'z');
     }
+
+    /// <summary>
+    /// An exception that a logger recorded at a level below the error level: java.util.logging writes the level and
+    /// the message on the line above it ("INFO: Server session closed due to error", "WARNING: Exception propagated
+    /// to the default monitor"). The code went on, so the thrown type is no verdict, however it reads.
+    /// </summary>
+    public static bool IsHandled(ReadOnlySpan<char> line, ReadOnlySpan<char> above)
+    {
+        var record = Body(above);
+        foreach (var level in LevelsBelowError)
+        {
+            if (record.StartsWith(level, StringComparison.Ordinal))
+            {
+                return NamesThrownType(Body(line).TrimStart());
+            }
+        }
+
+        return false;
+    }
+
+    private static readonly string[] LevelsBelowError = ["INFO: ", "WARNING: ", "CONFIG: ", "FINE: ", "FINER: ", "FINEST: "];
 
     /// <summary>
     /// A line that starts with the type of what was thrown and its message ("KeyError: 'user'", pytest's "E   KeyError:

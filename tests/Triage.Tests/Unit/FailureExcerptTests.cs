@@ -95,6 +95,41 @@ public sealed class FailureExcerptTests
         Assert.Contains("Journal.java:[23,29] cannot find symbol", excerpt);
     }
 
+    [Theory]
+    [InlineData("com.example.TimeoutException: Failed to drain within the deadline", "INFO: Server session closed due to error", true)]
+    [InlineData("java.lang.Exception: fail", "WARNING: Failed invocation: fail", true)]
+    [InlineData("java.lang.IllegalStateException: closed", "SEVERE: Request failed", false)]
+    [InlineData("java.lang.IllegalStateException: closed", "Tests run: 3, Failures: 1", false)]
+    [InlineData("INFO: the next record", "INFO: Server session closed due to error", false)]
+    public void An_exception_a_logger_recorded_below_the_error_level_was_handled(string line, string above, bool handled)
+    {
+        Assert.Equal(handled, FailureMarkers.IsHandled(line, above));
+    }
+
+    [Fact]
+    public void The_runner_s_verdict_comes_before_exceptions_that_passing_tests_logged()
+    {
+        string[] parts = ["ledger", "journal", "balance", "audit", "payroll", "invoice", "receipt", "refund", "tax", "report", "budget", "vault"];
+        var lines = new List<string> { "$ ./sbt test" };
+        foreach (var part in parts)
+        {
+            lines.Add($"Jul 30, 2019 12:41:38 AM com.example.{part}.Session close");
+            lines.Add("INFO: Server session closed due to error");
+            lines.Add($"com.example.{part}.DrainException: Failed to drain the {part} session within the deadline");
+            lines.AddRange(Enumerable.Range(1, 20).Select(i => $"\tat com.example.{part}.Session.run(Session.scala:{i})"));
+            lines.AddRange(Enumerable.Range(1, 6).Select(i => $"[info] - answers {part} request {i}"));
+        }
+
+        lines.Add("[info] - rejects a client without TLS *** FAILED ***");
+        lines.Add("[info]   Expected exception com.example.SslException to be thrown (SslTest.scala:151)");
+        lines.AddRange(Enumerable.Range(1, 15).Select(i => $"[info] Uploading report {i} of 15"));
+        lines.Add("The command \"./sbt test\" exited with 1.");
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Contains("[info] - rejects a client without TLS *** FAILED ***", excerpt);
+    }
+
     [Fact]
     public void Errors_of_the_step_that_failed_come_before_errors_of_steps_that_carried_on()
     {
