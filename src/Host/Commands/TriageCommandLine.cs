@@ -16,6 +16,7 @@ public static class TriageCommandLine
         root.Subcommands.Add(PublishCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(ExcerptCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(DeadLettersCommand.Create());
