@@ -95,6 +95,10 @@ public static class FailureExcerpt
         }
 
         var weights = new int[lines.Count];
+
+        // Jenkins' close of a failed step has no "exit" but a "fail", so the marker search finds it: a search of its
+        // own over the whole log would cost as much again as the one for "exit".
+        var jenkinsCloses = new List<int>();
         foreach (var i in FailureMarkers.CandidateLines(text.Span, lines))
         {
             weights[i] = FailureMarkers.Weight(text.Span[lines[i]]);
@@ -102,9 +106,13 @@ public static class FailureExcerpt
             {
                 weights[i] = Strong;
             }
+            else if (weights[i] == 0 && FailureMarkers.IsJenkinsFailedStep(text.Span[lines[i]]))
+            {
+                jenkinsCloses.Add(i);
+            }
         }
 
-        var exits = ExitBlocks(text, lines).ToList();
+        var exits = ExitBlocks(text, lines, jenkinsCloses).ToList();
         var lastExit = exits.Count > 0 ? exits[0].End : lines.Count;
         var failedSteps = exits.Select(e => FailedStep(text, lines, e.End - 1)).ToList();
 
@@ -429,10 +437,15 @@ public static class FailureExcerpt
     /// "Process completed with exit code 1", "Job failed: exit code 1", Jenkins' "Build step 'Execute shell' marked
     /// build as failure"): where a tool without markers says why.
     /// </summary>
-    private static IEnumerable<Block> ExitBlocks(ReadOnlyMemory<char> text, List<Range> lines)
+    private static IEnumerable<Block> ExitBlocks(ReadOnlyMemory<char> text, List<Range> lines, List<int> jenkinsCloses)
     {
         var found = 0;
         var candidates = FailureMarkers.ExitCandidateLines(text.Span, lines);
+        if (jenkinsCloses.Count > 0)
+        {
+            candidates = [.. candidates.Union(jenkinsCloses).Order()];
+        }
+
         for (var c = candidates.Count - 1; c >= 0 && found < MaxExitBlocks; c--)
         {
             var i = candidates[c];
@@ -595,7 +608,7 @@ internal static class FailureMarkers
 
     // A search set of one word: string.IndexOf ignoring case runs scalar under invariant globalization (20 times
     // slower on a median log), the set does not.
-    private static readonly SearchValues<string> Exit = SearchValues.Create(["exit", JenkinsFailedStep], StringComparison.OrdinalIgnoreCase);
+    private static readonly SearchValues<string> Exit = SearchValues.Create(["exit"], StringComparison.OrdinalIgnoreCase);
 
     // Jenkins ends a freestyle build step that failed with "Build step 'Execute shell' marked build as failure".
     private const string JenkinsStep = "Build step '";
@@ -939,7 +952,7 @@ internal static class FailureMarkers
         return InOrder(found);
     }
 
-    /// <summary>The lines that may be CI's report of an exit: every phrase of <see cref="IsFailedExit"/> has "exit", but Jenkins' one.</summary>
+    /// <summary>The lines that may be CI's report of an exit: every phrase of <see cref="IsFailedExit"/> has "exit", but Jenkins' close of a failed step.</summary>
     public static List<int> ExitCandidateLines(ReadOnlySpan<char> text, List<Range> lines)
     {
         var found = new List<int>();
@@ -1089,7 +1102,7 @@ internal static class FailureMarkers
             return false;
         }
 
-        if (IsJenkinsFailedStep(Body(line)))
+        if (IsJenkinsFailedStep(line))
         {
             return true;
         }
@@ -1115,11 +1128,15 @@ internal static class FailureMarkers
         var body = Body(line);
         return body.StartsWith("The command \"", StringComparison.Ordinal) && body.Contains("\" exited with ", StringComparison.Ordinal)
             || body.StartsWith("##[error]Process completed with exit code", StringComparison.Ordinal)
-            || IsJenkinsFailedStep(body);
+            || IsJenkinsFailedStep(line);
     }
 
-    private static bool IsJenkinsFailedStep(ReadOnlySpan<char> body) =>
-        body.StartsWith(JenkinsStep, StringComparison.Ordinal) && body.TrimEnd().EndsWith(JenkinsFailedStep, StringComparison.Ordinal);
+    /// <summary>Jenkins' close of a freestyle build step that failed: "Build step 'Execute shell' marked build as failure".</summary>
+    public static bool IsJenkinsFailedStep(ReadOnlySpan<char> line)
+    {
+        var body = Body(line);
+        return body.StartsWith(JenkinsStep, StringComparison.Ordinal) && body.TrimEnd().EndsWith(JenkinsFailedStep, StringComparison.Ordinal);
+    }
 
     /// <summary>The line CI prints when it starts a step: the command itself.</summary>
     public static bool StartsStep(ReadOnlySpan<char> line) => Body(line).StartsWith("$ ", StringComparison.Ordinal);
