@@ -110,6 +110,10 @@ public static class FailureExcerpt
             {
                 jenkinsCloses.Add(i);
             }
+            else if (weights[i] == 0 && FailureMarkers.PassedTestClass(text.Span[lines[i]]))
+            {
+                PassedTests(text.Span, lines, weights, i);
+            }
         }
 
         var exits = ExitBlocks(text, lines, jenkinsCloses).ToList();
@@ -412,6 +416,32 @@ public static class FailureExcerpt
             (false, >= Strong, false) => 5,
             _ => Weak,
         };
+    }
+
+    /// <summary>
+    /// What the tests of a class printed while they passed: Maven's test runner opens a class with "Running a.FooTest"
+    /// and closes it with "Tests run: 3, Failures: 0, Errors: 0, Skipped: 0, Time elapsed: 0.4 s - in a.FooTest". The
+    /// errors and exceptions in between are what the tests expected (a usage message for a wrong option, a corrupt
+    /// file that the code was meant to reject), so they mark no failure; the runner said so.
+    /// </summary>
+    private static void PassedTests(ReadOnlySpan<char> text, List<Range> lines, int[] weights, int summary)
+    {
+        var start = summary - 1;
+        while (start >= 0 && !FailureMarkers.RunsTestClass(text[lines[start]]))
+        {
+            if (weights[start] == 0 && FailureMarkers.IsTestClassSummary(text[lines[start]]))
+            {
+                // The summary of a class before: this one's opening was lost (forked runs print out of order).
+                return;
+            }
+
+            start--;
+        }
+
+        if (start >= 0)
+        {
+            weights.AsSpan(start + 1, summary - start - 1).Clear();
+        }
     }
 
     /// <summary>
@@ -1121,6 +1151,36 @@ internal static class FailureMarkers
 
         return false;
     }
+
+    /// <summary>Maven's test runner starting the tests of a class: "[INFO] Running org.example.FooTest".</summary>
+    public static bool RunsTestClass(ReadOnlySpan<char> line)
+    {
+        var body = WithoutLevel(Body(line));
+        if (!body.StartsWith(RunningClass, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var name = body[RunningClass.Length..].TrimEnd();
+        return name.Length > 0 && name.Contains('.') && !name.ContainsAny(" \t/");
+    }
+
+    /// <summary>Maven's test runner closing the tests of a class: "Tests run: 3, Failures: 0, Errors: 0, Skipped: 0, Time elapsed: 0.4 s".</summary>
+    public static bool IsTestClassSummary(ReadOnlySpan<char> line)
+    {
+        var body = WithoutLevel(Body(line));
+        return body.StartsWith("Tests run: ", StringComparison.Ordinal) && body.Contains(", Time elapsed: ", StringComparison.Ordinal);
+    }
+
+    /// <summary>The close of a class whose tests all passed, skipped ones aside.</summary>
+    public static bool PassedTestClass(ReadOnlySpan<char> line) =>
+        IsTestClassSummary(line) && line.Contains(", Failures: 0, Errors: 0,", StringComparison.Ordinal);
+
+    private const string RunningClass = "Running ";
+
+    /// <summary>The line without a logger's level in brackets in front: "[INFO] Tests run: …" gives "Tests run: …".</summary>
+    private static ReadOnlySpan<char> WithoutLevel(ReadOnlySpan<char> line) =>
+        line.Length > 2 && line[0] == '[' && line.IndexOf(']') is > 1 and < 12 and var tag ? line[(tag + 1)..].TrimStart() : line;
 
     /// <summary>CI's report that a step ended, whatever its exit code.</summary>
     public static bool IsExit(ReadOnlySpan<char> line)

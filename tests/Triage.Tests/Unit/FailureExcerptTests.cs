@@ -106,6 +106,44 @@ public sealed class FailureExcerptTests
         Assert.Equal(handled, FailureMarkers.IsHandled(line, above));
     }
 
+    [Theory]
+    [InlineData("[INFO] Running org.example.ledger.JournalTest", true, false, false)]
+    [InlineData("Running com.example.cache.DiskCacheTest", true, false, false)]
+    [InlineData("[INFO] Running tests in parallel", false, false, false)]
+    [InlineData("[INFO] Tests run: 7, Failures: 0, Errors: 0, Skipped: 0, Time elapsed: 7.537 s - in org.example.ledger.JournalTest", false, true, true)]
+    [InlineData("[WARNING] Tests run: 12, Failures: 0, Errors: 0, Skipped: 1, Time elapsed: 0.2 s - in org.example.ledger.JournalTest", false, true, true)]
+    [InlineData("Tests run: 57, Failures: 0, Errors: 0, Skipped: 0, Time elapsed: 4.332 sec", false, true, true)]
+    [InlineData("[ERROR] Tests run: 8, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 32.995 s <<< FAILURE! - in org.example.MinerTest", false, true, false)]
+    [InlineData("[INFO] Tests run: 7147, Failures: 0, Errors: 0, Skipped: 7", false, false, false)]
+    public void Maven_s_test_runner_opens_and_closes_each_class(string line, bool opens, bool closes, bool passed)
+    {
+        Assert.Equal(opens, FailureMarkers.RunsTestClass(line));
+        Assert.Equal(closes, FailureMarkers.IsTestClassSummary(line));
+        Assert.Equal(passed, FailureMarkers.PassedTestClass(line));
+    }
+
+    [Fact]
+    public void What_the_tests_of_a_passing_class_printed_is_no_failure()
+    {
+        var log = "$ mvn test\n" + Noise(200) + "\n[INFO] Running org.example.cli.OptionsTest\n"
+            + "Error: --rule-key, --violation-specs are mutually exclusive (specify only one)\n"
+            + "Usage: ledger repair [-hV] [--rule-key=<ruleKey>]\n"
+            + "[INFO] Tests run: 7, Failures: 0, Errors: 0, Skipped: 0, Time elapsed: 7.537 s - in org.example.cli.OptionsTest\n"
+            + "[INFO] Running org.example.miner.MinerTest\n"
+            + "org.example.TransportException: https://git.example.org/ledger.git: 503 Service Unavailable\n"
+            + "\tat org.example.miner.Miner.clone(Miner.java:39)\n"
+            + "[ERROR] Tests run: 8, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 32.995 s <<< FAILURE! - in org.example.miner.MinerTest\n"
+            + "[ERROR] mines_the_warnings  Time elapsed: 0.461 s  <<< FAILURE!\n"
+            + "java.lang.AssertionError: expected a value greater than <0>\n"
+            + Noise(100, "after ") + "\nThe command \"mvn test\" exited with 1.";
+
+        var excerpt = FailureExcerpt.From(log);
+
+        Assert.DoesNotContain("mutually exclusive", excerpt);
+        Assert.Contains("503 Service Unavailable", excerpt);
+        Assert.Contains("[ERROR] mines_the_warnings  Time elapsed: 0.461 s  <<< FAILURE!", excerpt);
+    }
+
     [Fact]
     public void The_runner_s_verdict_comes_before_exceptions_that_passing_tests_logged()
     {
