@@ -659,6 +659,11 @@ internal static class FailureMarkers
         "Run with --stacktrace option", "Run with --info or --debug", "Run with --scan", "Get more help at https://help.gradle.org",
         "Your build has been stopped", "Stopping the build", "store build cache", "attempting to upload", "Uploading ",
         "ERROR: Uploading artifacts", "travis_", "$ ",
+
+        // What a JVM from 9 to 16 prints on every run of a tool that reflects into its internals (Maven among them).
+        "WARNING: An illegal reflective access operation has occurred", "WARNING: Illegal reflective access by ",
+        "WARNING: Please consider reporting this to the maintainers of ", "WARNING: Use --illegal-access=warn",
+        "WARNING: All illegal access operations will be denied",
     ];
 
     private static readonly SearchValues<string> NoFailure = SearchValues.Create(

@@ -145,6 +145,23 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void The_jvm_s_warning_about_reflective_access_is_boilerplate()
+    {
+        var log = "$ mvn test\n" + Noise(200) + "\nWARNING: An illegal reflective access operation has occurred\n"
+            + "WARNING: Illegal reflective access by com.google.inject.internal.cglib.core.$ReflectUtils$1 (file:/usr/share/maven/lib/guice.jar)\n"
+            + "WARNING: Please consider reporting this to the maintainers of com.google.inject.internal.cglib.core.$ReflectUtils$1\n"
+            + "WARNING: Use --illegal-access=warn to enable warnings of further illegal reflective access operations\n"
+            + "WARNING: All illegal access operations will be denied in a future release\n"
+            + Noise(200, "more ") + "\n[ERROR] LedgerTest.rejects_a_negative_balance:41 expected <0> but was <-5>\n"
+            + Noise(20, "after ") + "\nThe command \"mvn test\" exited with 1.";
+
+        var excerpt = FailureExcerpt.From(log);
+
+        Assert.DoesNotContain("illegal", excerpt, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("[ERROR] LedgerTest.rejects_a_negative_balance:41", excerpt);
+    }
+
+    [Fact]
     public void The_runner_s_verdict_comes_before_exceptions_that_passing_tests_logged()
     {
         string[] parts = ["ledger", "journal", "balance", "audit", "payroll", "invoice", "receipt", "refund", "tax", "report", "budget", "vault"];
