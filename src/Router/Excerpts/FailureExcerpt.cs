@@ -152,15 +152,20 @@ public static class FailureExcerpt
 
         // The closing lines of the failed steps get their first lines, then the best block up to half the budget
         // (the long trace of the failure itself, before a crowd of later blocks can spend it), then every other
-        // strong block of a failed step its first lines, then the lines above each failed step's close (where a
-        // tool without failure words says why: it outranks a marker in a step that carried on, a settings list
-        // that mentions "error messages", a cache that could not be fetched), then the other strong blocks their
-        // first lines, then the weak ones theirs; what is left goes to the rest of the long blocks, strong first.
+        // strong block of a failed step its first lines and then the rest of it (a trace's frames say where the
+        // failure came from, a weak marker beside it rarely does), then the weak blocks of a failed step their
+        // first lines, then the lines above each failed step's close (where a tool without failure words says why:
+        // it outranks a marker in a step that carried on, a settings list that mentions "error messages", a cache
+        // that could not be fetched), then the other strong blocks their first lines, then the weak ones theirs;
+        // what is left goes to the rest of the long blocks, strong first.
         var strong = ranked.Where(b => b.Rank < Weak).Select(b => b.Block).ToList();
         var weak = ranked.Where(b => b.Rank >= Weak).Select(b => b.Block).ToList();
+        var strongInFailedStep = ranked.Where(b => b.Rank < InFailedStep).Select(b => b.Block).ToList();
         Keep(strong.Take(exits.Count), MaxBlockLines);
         Keep(strong.Skip(exits.Count).Take(1), maxLines / 2);
-        Keep(ranked.Where(b => b.Rank <= InFailedStep).Select(b => b.Block), MaxBlockLines);
+        Keep(strongInFailedStep, MaxBlockLines);
+        Keep(strongInFailedStep, int.MaxValue);
+        Keep(ranked.Where(b => b.Rank == InFailedStep).Select(b => b.Block), MaxBlockLines);
         var widening = !focus && WidenTails();
         Keep(strong, MaxBlockLines);
         Keep(weak, MaxBlockLines);

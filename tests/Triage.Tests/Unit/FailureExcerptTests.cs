@@ -162,6 +162,34 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void The_trace_of_the_failure_is_kept_whole_before_weak_markers_get_their_lines()
+    {
+        // Warnings that differ in more than their numbers, so that each is a block of its own worth its share.
+        string[] options =
+        [
+            "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo", "lima",
+            "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor", "whiskey",
+            "xray", "yankee", "zulu",
+        ];
+        var lines = new List<string> { "$ npm test" };
+        foreach (var option in options)
+        {
+            lines.Add($"warning: option --{option} is deprecated");
+            lines.AddRange(Enumerable.Range(1, 6).Select(j => $"compiled module {option} part {j}"));
+        }
+
+        lines.Add("TypeError: Cannot read properties of undefined (reading 'balance')");
+        lines.AddRange(Enumerable.Range(1, 120).Select(i => $"    at Ledger.post (/app/lib/ledger/step{i}.js:{i}:5)"));
+        lines.AddRange(Enumerable.Range(1, 40).Select(i => $"npm notice {i}"));
+        lines.Add("The command \"npm test\" exited with 1.");
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Contains("TypeError: Cannot read properties of undefined (reading 'balance')", excerpt);
+        Assert.Contains("/app/lib/ledger/step120.js", excerpt);
+    }
+
+    [Fact]
     public void The_runner_s_verdict_comes_before_exceptions_that_passing_tests_logged()
     {
         string[] parts = ["ledger", "journal", "balance", "audit", "payroll", "invoice", "receipt", "refund", "tax", "report", "budget", "vault"];
