@@ -106,6 +106,10 @@ public static class FailureExcerpt
             {
                 weights[i] = Strong;
             }
+            else if (weights[i] >= Strong && i > 0 && FailureMarkers.ContinuesWarning(text.Span[lines[i]], text.Span[lines[i - 1]]))
+            {
+                weights[i] = 1;
+            }
             else if (weights[i] == 0 && FailureMarkers.IsJenkinsFailedStep(text.Span[lines[i]]))
             {
                 jenkinsCloses.Add(i);
@@ -793,6 +797,19 @@ internal static class FailureMarkers
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The second line of a warning that a logger split ("[WARNING] Cannot get the branch information from the git
+    /// repository:" then "Detecting the current branch failed: fatal: ref HEAD is not a symbolic ref"): a warning,
+    /// whatever words it carries.
+    /// </summary>
+    public static bool ContinuesWarning(ReadOnlySpan<char> line, ReadOnlySpan<char> above)
+    {
+        var record = Body(above).TrimEnd();
+        return record.EndsWith(':') && !Body(line).StartsWith('[')
+            && (record.StartsWith("[WARNING] ", StringComparison.Ordinal) || record.StartsWith("[WARN] ", StringComparison.Ordinal)
+                || record.StartsWith("WARNING: ", StringComparison.Ordinal));
     }
 
     private static readonly string[] LevelsBelowError = ["INFO: ", "WARNING: ", "CONFIG: ", "FINE: ", "FINER: ", "FINEST: "];

@@ -189,6 +189,17 @@ public sealed class FailureExcerptTests
         Assert.Contains("/app/lib/ledger/step120.js", excerpt);
     }
 
+    [Theory]
+    [InlineData("Detecting the current branch failed: fatal: ref HEAD is not a symbolic ref", "[WARNING] Cannot get the branch information from the git repository: ", true)]
+    [InlineData("fatal: not a git repository", "WARNING: could not read the version:", true)]
+    [InlineData("[ERROR] Failed to execute goal", "[WARNING] Cannot get the branch information from the git repository:", false)]
+    [InlineData("fatal: ref HEAD is not a symbolic ref", "[WARNING] The POM is invalid", false)]
+    [InlineData("fatal: ref HEAD is not a symbolic ref", "[INFO] Executing:", false)]
+    public void The_second_line_of_a_split_warning_is_a_warning(string line, string above, bool continues)
+    {
+        Assert.Equal(continues, FailureMarkers.ContinuesWarning(line, above));
+    }
+
     [Fact]
     public void The_runner_s_verdict_comes_before_exceptions_that_passing_tests_logged()
     {
