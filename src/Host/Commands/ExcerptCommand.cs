@@ -29,14 +29,8 @@ internal static class ExcerptCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            TriageOptions options;
-            try
+            if (await TriageCommandLine.LoadConfigurationAsync(parse.GetValue(config)) is not { } options)
             {
-                options = TriageConfiguration.Load(TriageConfiguration.Locate(parse.GetValue(config)));
-            }
-            catch (ConfigurationException e)
-            {
-                await Console.Error.WriteLineAsync(e.Message);
                 return 2;
             }
 

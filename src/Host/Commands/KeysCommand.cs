@@ -291,14 +291,8 @@ internal static class KeysCommand
     internal static async Task<int> WithStoreAsync(
         string? configPath, Func<TriageOptions, TriageDatabase, Task<int>> action, CancellationToken cancellationToken)
     {
-        TriageOptions options;
-        try
+        if (await TriageCommandLine.LoadConfigurationAsync(configPath) is not { } options)
         {
-            options = TriageConfiguration.Load(TriageConfiguration.Locate(configPath));
-        }
-        catch (ConfigurationException e)
-        {
-            await Console.Error.WriteLineAsync(e.Message);
             return 2;
         }
 

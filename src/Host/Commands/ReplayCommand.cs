@@ -82,14 +82,8 @@ internal static class ReplayCommand
                 return 2;
             }
 
-            TriageOptions options;
-            try
+            if (await TriageCommandLine.LoadConfigurationAsync(parse.GetValue(config)) is not { } options)
             {
-                options = TriageConfiguration.Load(TriageConfiguration.Locate(parse.GetValue(config)));
-            }
-            catch (ConfigurationException e)
-            {
-                await Console.Error.WriteLineAsync(e.Message);
                 return 2;
             }
 

@@ -105,6 +105,23 @@ public static class TriageCommandLine
         return command;
     }
 
+    /// <summary>
+    /// The configuration at <paramref name="path"/> (or where <see cref="TriageConfiguration.Locate"/> finds one), or
+    /// null once the reason it cannot be used is on standard error: the command then exits with 2.
+    /// </summary>
+    internal static async Task<TriageOptions?> LoadConfigurationAsync(string? path, IDictionary<string, string?>? overrides = null)
+    {
+        try
+        {
+            return TriageConfiguration.Load(TriageConfiguration.Locate(path), overrides);
+        }
+        catch (ConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return null;
+        }
+    }
+
     /// <summary>Loads the configuration, starts the roles, runs <paramref name="after"/> or serves until stopped.</summary>
     private static async Task<int> HostAsync(
         string? configPath,
@@ -113,14 +130,8 @@ public static class TriageCommandLine
         Func<WebApplication, CancellationToken, Task<int>>? after,
         CancellationToken cancellationToken)
     {
-        TriageOptions options;
-        try
+        if (await LoadConfigurationAsync(configPath, overrides) is not { } options)
         {
-            options = TriageConfiguration.Load(TriageConfiguration.Locate(configPath), overrides);
-        }
-        catch (ConfigurationException e)
-        {
-            await Console.Error.WriteLineAsync(e.Message);
             return 2;
         }
 

@@ -54,6 +54,18 @@ public sealed class ExcerptCommandTests : IDisposable
         Assert.Contains(missing, printed);
     }
 
+    [Fact]
+    public async Task An_invalid_configuration_is_a_clear_error()
+    {
+        var config = Path.Combine(directory, "triage.yaml");
+        await File.WriteAllTextAsync(config, "providers:\n  main: { type: openai-compatible, model: m }\n");
+
+        var (exitCode, printed) = await TriageProcess.RunAsync(Timeout, "excerpt", await Log(), "--config", config);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("triage.yaml:2: providers.main.base_url", printed);
+    }
+
     private async Task<string> Log()
     {
         var lines = Enumerable.Range(1, 1200).Select(i => $"added package {i} of 1200")
