@@ -438,9 +438,10 @@ public static class FailureExcerpt
         var start = summary - 1;
         while (start >= 0 && !FailureMarkers.RunsTestClass(text[lines[start]]))
         {
-            if (weights[start] == 0 && FailureMarkers.IsTestClassSummary(text[lines[start]]))
+            if (FailureMarkers.IsTestClassSummary(text[lines[start]]))
             {
-                // The summary of a class before: this one's opening was lost (forked runs print out of order).
+                // The summary of a class before, passed or failed: this one's opening was lost (forked runs print
+                // out of order), and what lies above is another class's.
                 return;
             }
 

@@ -145,6 +145,22 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void A_passing_class_whose_opening_was_lost_leaves_the_failed_class_above_it_alone()
+    {
+        var log = "$ mvn test\n" + Noise(200) + "\n[INFO] Running org.example.ledger.JournalTest\n"
+            + "[ERROR] Tests run: 1, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 0.1 s <<< FAILURE! - in org.example.ledger.JournalTest\n"
+            + "[ERROR] rejects_a_negative_balance  Time elapsed: 0.1 s  <<< FAILURE!\n"
+            + "java.lang.AssertionError: expected the journal to refuse -5\n"
+            + "\tat org.example.ledger.JournalTest.rejects_a_negative_balance(JournalTest.java:41)\n"
+            + "[INFO] Tests run: 3, Failures: 0, Errors: 0, Skipped: 0, Time elapsed: 0.2 s - in org.example.ledger.AuditTest\n"
+            + Noise(100, "after ") + "\nThe command \"mvn test\" exited with 1.";
+
+        var excerpt = FailureExcerpt.From(log);
+
+        Assert.Contains("java.lang.AssertionError: expected the journal to refuse -5", excerpt);
+    }
+
+    [Fact]
     public void The_jvm_s_warning_about_reflective_access_is_boilerplate()
     {
         var log = "$ mvn test\n" + Noise(200) + "\nWARNING: An illegal reflective access operation has occurred\n"
