@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Triage.Platform.Configuration;
 using Triage.Platform.Redaction;
 using Triage.Router.Cache;
 using Triage.Router.Excerpts;
