@@ -81,13 +81,7 @@ public sealed partial record FailureIdentity(
                     codes.Add(match.Groups["code"].Value);
                 }
 
-                if (MayHaveSourcePosition(line))
-                {
-                    foreach (Match match in SourceFile().Matches(line))
-                    {
-                        files.Add(match.Groups["file"].Value);
-                    }
-                }
+                AddSourceFiles(line, files);
             }
         }
 
@@ -132,28 +126,55 @@ public sealed partial record FailureIdentity(
     internal static bool MayHaveDigit(ReadOnlySpan<char> line) =>
         line.ContainsAnyInRange('0', '9') || line.ContainsAnyExceptInRange('\0', '\x7F');
 
-    private static readonly SearchValues<char> PositionMarks = SearchValues.Create(":([,");
+    // What every match of SourceFile is followed by: one of ":([," and a digit (a space between them at most), or
+    // Python's '", line ' and a digit, nine characters in all.
+    private static readonly SearchValues<char> PositionMarks = SearchValues.Create(":([,\"");
+    private const int LongestPosition = 9;
 
     /// <summary>
-    /// What every match of <see cref="SourceFile"/> is followed by: ':', '(', '[' or ',' before a digit (a space
-    /// between them at most), or Python's <c>", line 3</c>. The pattern itself would be tried at every letter.
+    /// Adds what <see cref="SourceFile"/> finds in the line. A match is a run of word characters, '-' and '.' right
+    /// before a position, so the pattern runs only on each such run and its position: over the whole line, the
+    /// engine would try it at every letter, and that was most of the identity's time.
     /// </summary>
-    private static bool MayHaveSourcePosition(ReadOnlySpan<char> line)
+    internal static void AddSourceFiles(ReadOnlySpan<char> line, ISet<string> files)
     {
-        for (var at = line.IndexOfAny(PositionMarks); at >= 0 && at + 1 < line.Length;)
+        for (var at = line.IndexOfAny(PositionMarks); at >= 0;)
         {
-            var next = line[at + 1];
-            if (char.IsDigit(next) || char.IsWhiteSpace(next) && at + 2 < line.Length && char.IsDigit(line[at + 2]))
+            if (IsPosition(line, at))
             {
-                return true;
+                // Back over every character a file name may hold, any non-ASCII one included, so that the run
+                // starts after a character that the pattern's look-behind would refuse as well, or at the line's start.
+                var start = at;
+                while (start > 0 && MayBeInFileName(line[start - 1]))
+                {
+                    start--;
+                }
+
+                var around = line[start..Math.Min(line.Length, at + LongestPosition)];
+                foreach (var match in SourceFile().EnumerateMatches(around))
+                {
+                    files.Add(around.Slice(match.Index, match.Length).ToString());
+                }
             }
 
             var further = line[(at + 1)..].IndexOfAny(PositionMarks);
             at = further < 0 ? -1 : at + 1 + further;
         }
-
-        return line.Contains("\", line ", StringComparison.Ordinal);
     }
+
+    private static bool IsPosition(ReadOnlySpan<char> line, int at)
+    {
+        if (line[at] == '"')
+        {
+            return line[at..].StartsWith("\", line ", StringComparison.Ordinal) && at + 8 < line.Length && char.IsDigit(line[at + 8]);
+        }
+
+        // char.IsDigit and char.IsWhiteSpace are the pattern's \d and \s.
+        return at + 1 < line.Length
+            && (char.IsDigit(line[at + 1]) || char.IsWhiteSpace(line[at + 1]) && at + 2 < line.Length && char.IsDigit(line[at + 2]));
+    }
+
+    private static bool MayBeInFileName(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' || !char.IsAscii(c);
 
     private static bool Same(IReadOnlyList<string> a, IReadOnlyList<string> b) => a.SequenceEqual(b, StringComparer.Ordinal);
 
@@ -203,7 +224,7 @@ public sealed partial record FailureIdentity(
     private static partial Regex ErrorCode();
 
     [GeneratedRegex(@"(?<![\w.])(?<file>[\w\-.]+\.(?:java|kt|kts|scala|groovy|gradle|cs|fs|vb|ts|tsx|js|jsx|mjs|py|rb|go|rs|c|cc|cpp|cxx|h|hpp|m|mm|swift|php|ex|exs|erl|hs|ml|clj|dart|lua|pl|r|sh|xml|json|ya?ml|toml|csproj|sln))(?=[:(\[,]\s?\d|\"", line \d)")]
-    private static partial Regex SourceFile();
+    internal static partial Regex SourceFile();
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(FailureIdentity))]
