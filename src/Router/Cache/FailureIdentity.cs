@@ -171,7 +171,8 @@ public sealed partial record FailureIdentity(
 
         // char.IsDigit and char.IsWhiteSpace are the pattern's \d and \s.
         return at + 1 < line.Length
-            && (char.IsDigit(line[at + 1]) || char.IsWhiteSpace(line[at + 1]) && at + 2 < line.Length && char.IsDigit(line[at + 2]));
+            && (char.IsDigit(line[at + 1])
+                || (char.IsWhiteSpace(line[at + 1]) || line[at] == ':' && line[at + 1] == '[') && at + 2 < line.Length && char.IsDigit(line[at + 2]));
     }
 
     private static bool MayBeInFileName(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' || !char.IsAscii(c);
@@ -223,7 +224,7 @@ public sealed partial record FailureIdentity(
     [GeneratedRegex(@"(?<![\w-])(?<code>(?:CS|TS|FS|BC|MSB|NU|NETSDK|LNK|C|E|SC|SA|CA|IDE|TS)\d{3,5})(?![\w-])|error\[(?<code>E\d{4})\]")]
     private static partial Regex ErrorCode();
 
-    [GeneratedRegex(@"(?<![\w.])(?<file>[\w\-.]+\.(?:java|kt|kts|scala|groovy|gradle|cs|fs|vb|ts|tsx|js|jsx|mjs|py|rb|go|rs|c|cc|cpp|cxx|h|hpp|m|mm|swift|php|ex|exs|erl|hs|ml|clj|dart|lua|pl|r|sh|xml|json|ya?ml|toml|csproj|sln))(?=[:(\[,]\s?\d|\"", line \d)")]
+    [GeneratedRegex(@"(?<![\w.])(?<file>[\w\-.]+\.(?:java|kt|kts|scala|groovy|gradle|cs|fs|vb|ts|tsx|js|jsx|mjs|py|rb|go|rs|c|cc|cpp|cxx|h|hpp|m|mm|swift|php|ex|exs|erl|hs|ml|clj|dart|lua|pl|r|sh|xml|json|ya?ml|toml|csproj|sln))(?=[:(\[,]\s?\d|:\[\d|\"", line \d)")]
     internal static partial Regex SourceFile();
 }
 

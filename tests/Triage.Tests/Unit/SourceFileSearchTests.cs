@@ -13,7 +13,7 @@ public sealed class SourceFileSearchTests
     [Theory]
     [InlineData("/home/travis/build/acme/ledger/src/Ledger.java:41: error: cannot find symbol", "Ledger.java")]
     [InlineData("  File \"/app/tests/test_ssl.py\", line 14, in test_handshake", "test_ssl.py")]
-    [InlineData("[ERROR] /w/src/A.java:[155,27] error: incompatible types", "")]
+    [InlineData("[ERROR] /w/src/A.java:[155,27] error: incompatible types", "A.java")]
     [InlineData("at com.acme.Ledger.post(Ledger.kt:88)", "Ledger.kt")]
     [InlineData("x.js:1,y.ts:2", "x.js y.ts")]
     [InlineData("a.c: 12: warning", "a.c")]
