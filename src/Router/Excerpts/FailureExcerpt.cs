@@ -709,8 +709,7 @@ internal static class FailureMarkers
         }
 
         // Warnings rarely fail a build on their own (linters and -Werror aside): never a strong marker.
-        if (trimmed.StartsWith("[warn", StringComparison.OrdinalIgnoreCase) || trimmed.StartsWith("warning", StringComparison.OrdinalIgnoreCase)
-            || line.ContainsAny(Warning))
+        if (IsWarning(line, trimmed))
         {
             return 1;
         }
@@ -808,10 +807,13 @@ internal static class FailureMarkers
     public static bool ContinuesWarning(ReadOnlySpan<char> line, ReadOnlySpan<char> above)
     {
         var record = Body(above).TrimEnd();
-        return record.EndsWith(':') && !Body(line).StartsWith('[')
-            && (record.StartsWith("[WARNING] ", StringComparison.Ordinal) || record.StartsWith("[WARN] ", StringComparison.Ordinal)
-                || record.StartsWith("WARNING: ", StringComparison.Ordinal));
+        return record.EndsWith(':') && !Body(line).StartsWith('[') && IsWarning(above, record.TrimStart());
     }
+
+    /// <summary>A warning's record: "[WARNING] …", "[warn] …", "warning: …", "a.c:3:1: warning: …".</summary>
+    private static bool IsWarning(ReadOnlySpan<char> line, ReadOnlySpan<char> body) =>
+        body.StartsWith("[warn", StringComparison.OrdinalIgnoreCase) || body.StartsWith("warning", StringComparison.OrdinalIgnoreCase)
+        || line.ContainsAny(Warning);
 
     private static readonly string[] LevelsBelowError = ["INFO: ", "WARNING: ", "CONFIG: ", "FINE: ", "FINER: ", "FINEST: "];
 

@@ -211,6 +211,8 @@ public sealed class FailureExcerptTests
     [InlineData("[ERROR] Failed to execute goal", "[WARNING] Cannot get the branch information from the git repository:", false)]
     [InlineData("fatal: ref HEAD is not a symbolic ref", "[WARNING] The POM is invalid", false)]
     [InlineData("fatal: ref HEAD is not a symbolic ref", "[INFO] Executing:", false)]
+    [InlineData("Error: could not resolve org.acme:ledger:1.2", "[warn] \tThere may be incompatibilities among your library dependencies:", true)]
+    [InlineData("fatal: not a git repository (or any of the parent directories): .git", "warning: could not describe the version:", true)]
     public void The_second_line_of_a_split_warning_is_a_warning(string line, string above, bool continues)
     {
         Assert.Equal(continues, FailureMarkers.ContinuesWarning(line, above));
