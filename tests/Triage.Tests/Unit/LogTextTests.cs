@@ -1,6 +1,6 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using Triage.Platform.Text;
+using Triage.Tests.Infrastructure;
 
 namespace Triage.Tests.Unit;
 
@@ -39,16 +39,8 @@ public sealed class LogTextTests
             "\u001b", "\u0007", "[", "]", "\\", ";", ":", "0", "12", "1234", "m", "a", "Z", "_", "travis_", "fold:", "time:",
             "start:", "end:", "section_", "##[", "group]", "endgroup]", "\r", "\n", "\r\n", " ", "\u0663", "(", "=", "~",
         ];
-        var random = new Random(20261125);
-        for (var i = 0; i < 50_000; i++)
+        foreach (var log in ScannerInputs.Random(pieces, seed: 20261125, count: 50_000, maxPieces: 16))
         {
-            var text = new StringBuilder();
-            for (var n = random.Next(1, 16); n > 0; n--)
-            {
-                text.Append(pieces[random.Next(pieces.Length)]);
-            }
-
-            var log = text.ToString();
             Assert.True(Reference(log) == LogText.StripAnsi(log), $"differs on {System.Text.Json.JsonSerializer.Serialize(log)}");
             AssertLinesMatch(log);
         }
@@ -57,10 +49,7 @@ public sealed class LogTextTests
     [SkippableFact]
     public void Cleans_every_real_log_exactly_as_the_three_passes_would()
     {
-        var folder = Path.GetFullPath(Path.Combine(ShippedConfigurationTests.RepositoryRoot(), "..", "shared", "data"));
-        Skip.IfNot(Directory.Exists(folder), $"{folder} is missing: the real logs are not here.");
-
-        foreach (var file in Directory.EnumerateFiles(folder, "*.log", SearchOption.AllDirectories))
+        foreach (var file in ScannerInputs.RealLogs())
         {
             var log = File.ReadAllText(file);
             Assert.True(Reference(log) == LogText.StripAnsi(log), $"differs on {file}");

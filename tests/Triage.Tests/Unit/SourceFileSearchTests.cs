@@ -1,5 +1,5 @@
-using System.Text;
 using Triage.Router.Cache;
+using Triage.Tests.Infrastructure;
 
 namespace Triage.Tests.Unit;
 
@@ -37,16 +37,8 @@ public sealed class SourceFileSearchTests
             "a", "Z", "_", "-", ".", "..", "java", "py", "js", "json", "c", "h", "yml", ":", "(", "[", ",", "\"", "\", line ",
             ", line ", " ", "  ", "\t", "\u00A0", "1", "23", "\u0663", "/", "\\", "é", "→", "\u0301", "x.py", "-a.c",
         ];
-        var random = new Random(20261207);
-        for (var i = 0; i < 50_000; i++)
+        foreach (var line in ScannerInputs.Random(pieces, seed: 20261207, count: 50_000, maxPieces: 14))
         {
-            var text = new StringBuilder();
-            for (var n = random.Next(1, 14); n > 0; n--)
-            {
-                text.Append(pieces[random.Next(pieces.Length)]);
-            }
-
-            var line = text.ToString();
             Assert.True(Reference(line).SequenceEqual(Found(line)), $"differs on {System.Text.Json.JsonSerializer.Serialize(line)}");
         }
     }
@@ -54,11 +46,8 @@ public sealed class SourceFileSearchTests
     [SkippableFact]
     public void Finds_on_every_line_of_the_real_logs_exactly_what_the_pattern_finds()
     {
-        var folder = Path.GetFullPath(Path.Combine(ShippedConfigurationTests.RepositoryRoot(), "..", "shared", "data"));
-        Skip.IfNot(Directory.Exists(folder), $"{folder} is missing: the real logs are not here.");
-
         var found = 0;
-        foreach (var file in Directory.EnumerateFiles(folder, "*.log", SearchOption.AllDirectories))
+        foreach (var file in ScannerInputs.RealLogs())
         {
             foreach (var line in File.ReadLines(file))
             {
