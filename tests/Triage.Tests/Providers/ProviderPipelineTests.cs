@@ -145,7 +145,7 @@ public sealed class ProviderPipelineTests
     {
         await using var server = await FakeProviderServer.StartAsync(format);
         server.Reply = n => n == 1 ? FakeReply.Slow(TimeSpan.FromSeconds(30), FakeReply.Answer(FakeProviderServer.DefaultAnswer)) : FakeReply.Answer(FakeProviderServer.DefaultAnswer);
-        var provider = Create(server, TimeProvider.System, p => { p.TimeoutMs = 400; p.MaxRetries = 1; });
+        var provider = Create(server, TimeProvider.System, p => { p.TimeoutMs = 2_000; p.MaxRetries = 1; });
         var started = Stopwatch.GetTimestamp();
 
         var answer = await provider.TriageAsync(Request(), default);
