@@ -56,6 +56,15 @@ public sealed class FailureIdentityTests
         Assert.Contains("Building OTP", FailureFingerprint.Of("Building OTP.................... failed."));
     }
 
+    [Theory]
+    [InlineData("BUILD FAILED in 1m 12s", "BUILD FAILED in 58s")]
+    [InlineData("--- FAIL: TestSync (1m12.5s)", "--- FAIL: TestSync (9.8s)")]
+    [InlineData("Job timed out after 1h 2m 3s", "Job timed out after 59 min")]
+    public void A_duration_of_several_units_is_masked_as_one_duration(string longer, string shorter)
+    {
+        Assert.Equal(FailureFingerprint.Of(shorter), FailureFingerprint.Of(longer));
+    }
+
     [Fact]
     public void The_fingerprint_masks_addresses_of_digits_alone_and_keeps_error_codes()
     {
