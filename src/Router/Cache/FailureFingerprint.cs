@@ -183,8 +183,11 @@ public static partial class FailureFingerprint
     [GeneratedRegex(@"\b(0x[0-9a-fA-F]{9,}|(0x)?(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,})\b")]
     private static partial Regex HexId();
 
+    // One number and its unit: "58s", "2.31 s", "12 min".
+    private const string DurationPart = @"\d+([.,]\d+)?\s?(ms|µs|us|ns|s|sec|secs|seconds?|m|min|mins|minutes?|h)";
+
     // One duration may have several units: "1m 12s" and Go's "1m12.5s" on a slow run, "58s" on a fast one.
-    [GeneratedRegex(@"\b\d+([.,]\d+)?\s?(ms|µs|us|ns|s|sec|secs|seconds?|m|min|mins|minutes?|h)(\s?\d+([.,]\d+)?\s?(ms|µs|us|ns|s|sec|secs|seconds?|m|min|mins|minutes?|h))*\b")]
+    [GeneratedRegex(@"\b" + DurationPart + @"(\s?" + DurationPart + @")*\b")]
     private static partial Regex Duration();
 
     [GeneratedRegex(@"(?<![A-Za-z_\d])\d+([.,]\d+)*(?![A-Za-z_\d])")]
