@@ -666,6 +666,7 @@ internal static class FailureMarkers
         "npm ERR! Tell the author", "npm ERR! You can get information on how to open an issue", "npm ERR! not with npm itself",
         "npm ERR!     <https://", "npm ERR!     npm owner ls", "npm ERR! There is likely additional logging output above",
         "##[error]Process completed with exit code", "ERROR: Job failed: exit code", "Build step '", "Finished: FAILURE",
+        "ERROR: script returned exit code",
         "Run with --stacktrace option", "Run with --info or --debug", "Run with --scan", "Get more help at https://help.gradle.org",
         "Your build has been stopped", "Stopping the build", "store build cache", "attempting to upload", "Uploading ",
         "ERROR: Uploading artifacts", "travis_", "$ ",
@@ -679,6 +680,9 @@ internal static class FailureMarkers
     private static readonly SearchValues<string> NoFailure = SearchValues.Create(
         [
             "error_reporting", "Warning(s)", "ignore-errors", "on_failure",
+
+            // Declarative Jenkins on each stage after the one that failed: the same lines whatever failed.
+            "skipped due to earlier failure",
         ],
         StringComparison.OrdinalIgnoreCase);
 

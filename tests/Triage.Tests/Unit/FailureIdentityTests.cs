@@ -149,6 +149,37 @@ public sealed class FailureIdentityTests
     }
 
     [Fact]
+    public void Two_failures_of_one_jenkins_stage_differ_though_the_same_later_stages_were_skipped()
+    {
+        // Declarative Jenkins says so of every stage after the failed one: the same lines, whatever failed.
+        var npm = Signature(JenkinsPipeline("+ npm run build", "npm ERR! Missing script: \"build\""));
+        var rerun = Signature(JenkinsPipeline("+ npm run build", "npm ERR! Missing script: \"build\""));
+        var cli = Signature(JenkinsPipeline("+ npx react-native generate-android", "error: unknown command 'generate-android'"));
+
+        Assert.True(npm.Identity.Matches(rerun.Identity));
+        Assert.False(npm.Identity.Matches(cli.Identity), "another error in the same stage is another failure");
+        Assert.DoesNotContain(npm.Identity.Messages, m => m.Contains("skipped", StringComparison.Ordinal));
+
+        static FailureSignature Signature(string log) =>
+            FailureSignature.Of(Triage.Router.Excerpts.FailureExcerpt.From(log), new HashedNgramEmbeddingGenerator());
+    }
+
+    /// <summary>A declarative Jenkins pipeline whose Build stage fails with <paramref name="error"/>, and eight stages after it.</summary>
+    internal static string JenkinsPipeline(string command, string error)
+    {
+        var lines = new List<string> { "Started by user Ada", "[Pipeline] Start of Pipeline", "[Pipeline] node", "[Pipeline] {" };
+        lines.AddRange(Enumerable.Range(1, 80).Select(i => $"added package {i} of 80"));
+        lines.AddRange(["[Pipeline] stage", "[Pipeline] { (Build)", "[Pipeline] sh", command, error, "[Pipeline] }", "[Pipeline] // stage"]);
+        foreach (var stage in new[] { "Test", "Lint", "Package", "Scan", "Publish", "Deploy", "Smoke", "Notify" })
+        {
+            lines.AddRange(["[Pipeline] stage", $"[Pipeline] {{ ({stage})", $"Stage \"{stage}\" skipped due to earlier failure(s)", "[Pipeline] }", "[Pipeline] // stage"]);
+        }
+
+        lines.AddRange(["[Pipeline] }", "[Pipeline] // node", "[Pipeline] End of Pipeline", "ERROR: script returned exit code 1", "Finished: FAILURE"]);
+        return string.Join('\n', lines);
+    }
+
+    [Fact]
     public void The_identity_survives_storage()
     {
         var identity = FailureIdentity.Of("[ERROR] Foo.java:[3,1] error: CS0246 java.lang.IllegalStateException: boom");
