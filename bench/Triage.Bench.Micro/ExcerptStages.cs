@@ -4,7 +4,7 @@ using Triage.Router.Excerpts;
 
 namespace Triage.Bench.Micro;
 
-/// <summary>The stages of the excerpt of a log, one at a time: cleaning, line index, marker searches.</summary>
+/// <summary>The stages of the excerpt of a log, one at a time: cleaning, line index, marker searches, the pipeline search.</summary>
 [MemoryDiagnoser]
 public class ExcerptStages
 {
@@ -41,6 +41,10 @@ public class ExcerptStages
 
     [Benchmark]
     public int Exits() => FailureMarkers.ExitCandidateLines(clean, lines).Count;
+
+    /// <summary>The search for Jenkins' pipeline structure, which every log pays for whether or not it has any.</summary>
+    [Benchmark]
+    public bool PipelineSearch() => clean.AsSpan().Contains(FailureMarkers.PipelineStep, StringComparison.Ordinal);
 
     [Benchmark]
     public int Whole() => FailureExcerpt.Extract(log).SourceLines.Count;

@@ -71,7 +71,9 @@ public static class FailureExcerpt
         {
             // Sized once: a log of megabytes has tens of thousands of lines, and a list that grows copies them all again.
             var lines = new List<Range>(log.AsSpan().Count('\n') + log.AsSpan().Count('\r') + 1);
-            return Extract(buffer.AsMemory(0, LogText.StripAnsi(log, buffer, lines)), lines, maxLines, maxBytes, focus);
+            var text = buffer.AsMemory(0, LogText.StripAnsi(log, buffer, lines));
+            var logLines = lines.Count;
+            return Extract(text, lines, WithoutPipelineStructure(text.Span, lines), logLines, maxLines, maxBytes, focus);
         }
         finally
         {
@@ -79,7 +81,37 @@ public static class FailureExcerpt
         }
     }
 
-    private static Excerpt Extract(ReadOnlyMemory<char> text, List<Range> lines, int maxLines, int maxBytes, bool focus)
+    /// <summary>
+    /// Takes out the lines Jenkins prints about a pipeline's own structure ("[Pipeline] sh", "[Pipeline] }",
+    /// "[Pipeline] // stage", "Stage \"Deploy\" skipped due to earlier failure(s)"): a dozen of them stand between a
+    /// failed step's last output and the exit report at the end, where they would spend the context of the exit, and
+    /// they are the same whatever failed. Null when there are none; else the log line of each line left.
+    /// </summary>
+    private static int[]? WithoutPipelineStructure(ReadOnlySpan<char> text, List<Range> lines)
+    {
+        if (!text.Contains(FailureMarkers.PipelineStep, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var original = new List<int>(lines.Count);
+        var left = 0;
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (!FailureMarkers.IsPipelineStructure(text[lines[i]]))
+            {
+                original.Add(i);
+                lines[left++] = lines[i];
+            }
+        }
+
+        lines.RemoveRange(left, lines.Count - left);
+        return [.. original];
+    }
+
+    /// <param name="original">The log line of each of <paramref name="lines"/>, when some lines were taken out.</param>
+    /// <param name="logLines">How many lines the log has.</param>
+    private static Excerpt Extract(ReadOnlyMemory<char> text, List<Range> lines, int[]? original, int logLines, int maxLines, int maxBytes, bool focus)
     {
         if (lines.Count == 0)
         {
@@ -91,7 +123,7 @@ public static class FailureExcerpt
             // A short log costs little more than its excerpt and every line of it is context.
             var all = new bool[lines.Count];
             Array.Fill(all, true);
-            return Render(text, lines, all);
+            return Render(text, lines, all, original, logLines);
         }
 
         var weights = new int[lines.Count];
@@ -189,7 +221,7 @@ public static class FailureExcerpt
             }
         }
 
-        return Render(text, lines, keep);
+        return Render(text, lines, keep, original, logLines);
 
         // Widening adds lines while the excerpt stays a small part of the log (so that its share stays under the bar
         // on any log): the lines above each failed step's closing lines, where a tool without failure words (a link
@@ -512,7 +544,7 @@ public static class FailureExcerpt
 
     // Written into a pooled buffer bounded by the kept lines: a builder sized for the largest excerpt cost 21 KB for
     // every excerpt and every focus, and that garbage was a tenth of a signature's time.
-    private static Excerpt Render(ReadOnlyMemory<char> text, List<Range> lines, bool[] keep)
+    private static Excerpt Render(ReadOnlyMemory<char> text, List<Range> lines, bool[] keep, int[]? original, int logLines)
     {
         var kept = keep.AsSpan().Count(true);
         var sources = new List<int>(kept);
@@ -520,6 +552,7 @@ public static class FailureExcerpt
         try
         {
             var at = 0;
+            var previous = -1;
             for (var i = 0; i < lines.Count; i++)
             {
                 if (!keep[i])
@@ -527,11 +560,11 @@ public static class FailureExcerpt
                     continue;
                 }
 
-                // Blank lines at the start are dropped, with the gap after them.
+                // Blank lines at the start are dropped, with the gap after them. Structure taken out is no gap.
                 if (at > 0)
                 {
                     buffer[at++] = '\n';
-                    if (i != sources[^1] + 1)
+                    if (i != previous + 1)
                     {
                         Gap.CopyTo(buffer.AsSpan(at));
                         at += Gap.Length;
@@ -548,10 +581,11 @@ public static class FailureExcerpt
                     at += Ellipsis.Length;
                 }
 
-                sources.Add(i);
+                sources.Add(original?[i] ?? i);
+                previous = i;
             }
 
-            return new Excerpt(new string(buffer, 0, at), sources, lines.Count);
+            return new Excerpt(new string(buffer, 0, at), sources, logLines);
         }
         finally
         {
@@ -1052,9 +1086,15 @@ internal static class FailureMarkers
                 return;
             }
 
-            var line = LineOf(lines, offset + at);
-            found.Add(line);
-            offset = lines[line].End.Value + 1;
+            // The lines need not cover the text: a hit in a line taken out belongs to none of them.
+            var position = offset + at;
+            var line = LineOf(lines, position);
+            if (position >= lines[line].Start.Value && position <= lines[line].End.Value)
+            {
+                found.Add(line);
+            }
+
+            offset = Math.Max(lines[line].End.Value, position) + 1;
         }
     }
 
@@ -1230,6 +1270,25 @@ internal static class FailureMarkers
     {
         var body = Body(line);
         return body.StartsWith(JenkinsStep, StringComparison.Ordinal) && body.TrimEnd().EndsWith(JenkinsFailedStep, StringComparison.Ordinal);
+    }
+
+    public const string PipelineStep = "[Pipeline] ";
+
+    /// <summary>
+    /// What Jenkins prints about a pipeline's own structure: each step it enters and leaves ("[Pipeline] sh",
+    /// "[Pipeline] }", "[Pipeline] // stage"), also behind the time of day its Timestamper puts first, and each stage
+    /// it skipped ("Stage \"Deploy\" skipped due to earlier failure(s)").
+    /// </summary>
+    public static bool IsPipelineStructure(ReadOnlySpan<char> line)
+    {
+        var body = Body(line);
+        if (body.Length > 9 && IsTime(body) && body[8] == ' ')
+        {
+            body = body[8..].TrimStart(' ');
+        }
+
+        return body.StartsWith(PipelineStep, StringComparison.Ordinal)
+            || body.StartsWith("Stage \"", StringComparison.Ordinal) && body.Contains("\" skipped due to ", StringComparison.Ordinal);
     }
 
     /// <summary>The line CI prints when it starts a step: the command itself.</summary>

@@ -73,6 +73,62 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void Jenkins_pipeline_structure_does_not_spend_the_context_of_the_exit()
+    {
+        // What a declarative pipeline prints after a failed step: a dozen lines about its stages, then the exit.
+        var lines = new List<string> { "[Pipeline] Start of Pipeline", "[Pipeline] node", "[Pipeline] {", "[Pipeline] stage", "[Pipeline] { (Publish)", "[Pipeline] sh", "+ ./publish.sh" };
+        lines.AddRange(Enumerable.Range(1, 300).Select(i => $"Uploading ledger-core-1.4.2 part {i} of 300"));
+        lines.Add("Deploy rejected by the registry: version 1.4.2 of ledger-core already exists");
+        lines.AddRange(["[Pipeline] }", "[Pipeline] // stage"]);
+        foreach (var stage in new[] { "Deploy", "Smoke", "Notify" })
+        {
+            lines.AddRange(["[Pipeline] stage", $"[Pipeline] {{ ({stage})", $"Stage \"{stage}\" skipped due to earlier failure(s)", "[Pipeline] }", "[Pipeline] // stage"]);
+        }
+
+        lines.AddRange(["[Pipeline] }", "[Pipeline] // node", "[Pipeline] End of Pipeline", "ERROR: script returned exit code 1", "Finished: FAILURE"]);
+
+        var excerpt = FailureExcerpt.Extract(string.Join('\n', lines));
+
+        // The focus, which the cache compares, has only the exit's context to go by: no marker says why.
+        Assert.Contains("Deploy rejected by the registry: version 1.4.2 of ledger-core already exists", FailureExcerpt.Focus(excerpt.Text));
+        Assert.DoesNotContain("[Pipeline]", excerpt.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("skipped due to earlier failure", excerpt.Text, StringComparison.Ordinal);
+        Assert.Equal(lines.Count, excerpt.LogLines);
+        var exit = excerpt.Text.Split('\n').ToList().IndexOf("ERROR: script returned exit code 1");
+        Assert.Equal(lines.IndexOf("ERROR: script returned exit code 1"), excerpt.SourceLines[exit]);
+    }
+
+    [Theory]
+    [InlineData("[Pipeline] }", true)]
+    [InlineData("[Pipeline] // stage", true)]
+    [InlineData("[2024-01-02T10:11:12.345Z] [Pipeline] sh", true)]
+    [InlineData("11:09:31  [Pipeline] { (Build)", true)]
+    [InlineData("Stage \"Deploy\" skipped due to earlier failure(s)", true)]
+    [InlineData("Stage \"Deploy\" skipped due to when conditional", true)]
+    [InlineData("+ echo '[Pipeline] }'", false)]
+    [InlineData("Pipeline failed: stage Deploy", false)]
+    public void Jenkins_says_which_lines_are_the_pipeline_s_own(string line, bool structure)
+    {
+        Assert.Equal(structure, FailureMarkers.IsPipelineStructure(line));
+    }
+
+    [Fact]
+    public void Pipeline_structure_with_failure_words_in_it_is_left_out_all_the_same()
+    {
+        // The error step and catchError print their own names; the message is what the build said.
+        var lines = new List<string> { "[Pipeline] stage", "[Pipeline] { (Verify)", "[Pipeline] catchError", "[Pipeline] {", "[Pipeline] sh", "+ make verify" };
+        lines.AddRange(Enumerable.Range(1, 200).Select(i => $"verified module {i}"));
+        lines.AddRange(["make: *** [Makefile:12: verify] Error 2", "[Pipeline] }", "[Pipeline] // catchError", "[Pipeline] error", "[Pipeline] }", "[Pipeline] // stage", "[Pipeline] End of Pipeline"]);
+        lines.AddRange(["ERROR: verification failed", "Finished: FAILURE"]);
+
+        var excerpt = FailureExcerpt.From(string.Join('\n', lines));
+
+        Assert.Contains("make: *** [Makefile:12: verify] Error 2", excerpt);
+        Assert.Contains("ERROR: verification failed", excerpt);
+        Assert.DoesNotContain("[Pipeline]", excerpt, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void In_a_step_of_many_tools_the_latest_verdicts_come_first()
     {
         // A Jenkins shell step builds every example before the project itself: the examples' errors did not fail it.
