@@ -731,6 +731,13 @@ internal static class FailureMarkers
             return NamesThrownType(Body(line).TrimStart()) ? 1 : 0;
         }
 
+        // Git's advice ("hint: … which will suppress this warning, call:"), the same on every checkout that prints it:
+        // what failed, if anything, is on its "error:" or "fatal:" line.
+        if (Body(line).StartsWith("hint: ", StringComparison.Ordinal))
+        {
+            return 0;
+        }
+
         var trimmed = Body(line).TrimStart();
         foreach (var phrase in Boilerplate)
         {

@@ -520,6 +520,16 @@ public sealed class FailureExcerptTests
     }
 
     [Theory]
+    [InlineData("hint: of your new repositories, which will suppress this warning, call:", 0)]
+    [InlineData("2022-05-07T08:49:03.9012345Z hint: of your new repositories, which will suppress this warning, call:", 0)]
+    [InlineData("error: failed to push some refs to 'https://git.example.org/ledger.git'", 3)]
+    [InlineData("fatal: unsafe repository ('/github/workspace' is owned by someone else)", 3)]
+    public void Git_s_hints_are_advice_and_its_errors_are_verdicts(string line, int weight)
+    {
+        Assert.Equal(weight, FailureMarkers.Weight(line));
+    }
+
+    [Theory]
     [InlineData("[info] Passed: Total 4, Failed 0, Errors 0, Passed 4")]
     [InlineData("298 runs, 654 assertions, 0 failures, 0 errors, 0 skips")]
     [InlineData("[WARNING] Tests run: 12, Failures: 0, Errors: 0, Skipped: 1, Time elapsed: 0.024 s - in org.example.LedgerTest")]
