@@ -925,6 +925,13 @@ internal static class FailureMarkers
             return true;
         }
 
+        if (line.StartsWith("OK (", StringComparison.Ordinal) && end.EndsWith(')') && OnlyCounts(end[4..^1]))
+        {
+            // PHPUnit's run that passed: "OK (41 tests, 123 assertions)". "OK, but incomplete, skipped, or risky
+            // tests!" and its counts are no such line: a run may be set to fail on those.
+            return true;
+        }
+
         if (end.EndsWith(')') && end.LastIndexOf(" OK (", StringComparison.Ordinal) is var timed and >= 0 && end[(timed + 5)..].IndexOf('(') < 0)
         {
             // hspec: "responds with an error if …:   OK (0.01s)"
@@ -941,6 +948,25 @@ internal static class FailureMarkers
             || line.StartsWith("--- PASS", StringComparison.Ordinal) || line.StartsWith("PASS ", StringComparison.Ordinal)
             || line.StartsWith("ok ", StringComparison.Ordinal) && line.Length > 3 && char.IsAsciiDigit(line[3]);
     }
+
+    /// <summary>"41 tests, 123 assertions": each part a number and what it counts.</summary>
+    private static bool OnlyCounts(ReadOnlySpan<char> list)
+    {
+        foreach (var part in list.Split(','))
+        {
+            var count = list[part].Trim();
+            var space = count.IndexOf(' ');
+            var what = count[(space + 1)..];
+            if (space < 1 || count[..space].ContainsAnyExceptInRange('0', '9') || what.IsEmpty || what.ContainsAnyExcept(Letters))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static readonly SearchValues<char> Letters = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
 
     /// <summary>
     /// A summary whose every marker counts nothing: "Failed 0, Errors 0", "(0 failures)", "failures=0", "0 Error(s)",

@@ -537,6 +537,8 @@ public sealed class FailureExcerptTests
     [InlineData("Build succeeded.    0 Error(s)")]
     [InlineData("[info] + errors.for invalid enum: OK, proved property.")]
     [InlineData("[info] + range.too large range throws exception: OK, passed 100 tests.")]
+    [InlineData("OK (41 tests, 123 assertions)")]
+    [InlineData("OK (1 test, 1 assertion)")]
     public void Counts_of_nothing_failed_are_no_failure(string line)
     {
         Assert.Equal(0, FailureMarkers.Weight(line));
@@ -546,6 +548,8 @@ public sealed class FailureExcerptTests
     [InlineData("Tests: 1 failed, 5 passed")]
     [InlineData("Tests: 10 failed, 5 passed")]
     [InlineData("Tests run: 5, Failures: 1, Errors: 0, Skipped: 0")]
+    [InlineData("Tests: 12, Assertions: 30, Failures: 1.")]
+    [InlineData("OK (2 tests, 2 assertions, but 1 error)")]
     [InlineData("Graphviz dot encountered an error when generating the diagram for:")]
     [InlineData("[INFO] Error stacktraces are turned on.")]
     [InlineData("13105 examples, 1 failure, 3 pending")]
