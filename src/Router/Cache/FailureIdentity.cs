@@ -39,14 +39,20 @@ public sealed partial record FailureIdentity(
         var inFailedTestList = false;
         foreach (var line in excerpt.Split('\n'))
         {
-            // sbt names the failed suites one a line under "Failed tests:" ("[error] \tcom.example.FooTest").
+            // sbt names the failed suites one a line under "Failed tests:" ("[error] \tcom.example.FooTest"), xcodebuild
+            // the failed tests under "Failing tests:", by target ("\tAppTests-iOS:", then "\t\tMapSpec.test_zoom()").
+            if (inFailedTestList && (line.AsSpan().IsWhiteSpace() || FailedTestListTarget().IsMatch(line)))
+            {
+                continue;
+            }
+
             if (inFailedTestList && FailedTestListEntry().Match(line) is { Success: true } listed)
             {
                 tests.Add(listed.Groups["name"].Value);
                 continue;
             }
 
-            inFailedTestList = line.EndsWith("Failed tests:", StringComparison.Ordinal);
+            inFailedTestList = line.EndsWith("Failed tests:", StringComparison.Ordinal) || line.EndsWith("Failing tests:", StringComparison.Ordinal);
             if (Excerpts.FailureMarkers.Weight(line) >= 1)
             {
                 var message = FailureFingerprint.Of(line.Trim());
@@ -215,8 +221,11 @@ public sealed partial record FailureIdentity(
         RegexOptions.Multiline | RegexOptions.ExplicitCapture)]
     private static partial Regex FailedTest();
 
-    [GeneratedRegex(@"^(?:\[error\])?\s+(?<name>[\w.$]+)\s*$")]
+    [GeneratedRegex(@"^(?:\[error\])?\s+(?<name>[\w.$]+(?:\(\))?|-\[[\w.]+ \w+\])\s*$")]
     private static partial Regex FailedTestListEntry();
+
+    [GeneratedRegex(@"^\s+[\w.-]+:\s*$")]
+    private static partial Regex FailedTestListTarget();
 
     [GeneratedRegex(@"(?<![\w.])(?:[a-z_][\w]*\.)*(?<name>[A-Z]\w*(?:Exception|Error|Failure|Fault))\b")]
     private static partial Regex ExceptionType();

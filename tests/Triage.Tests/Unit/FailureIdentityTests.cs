@@ -86,6 +86,20 @@ public sealed class FailureIdentityTests
     }
 
     [Fact]
+    public void The_tests_xcodebuild_lists_as_failing_are_the_failing_tests()
+    {
+        static FailureIdentity Failing(string test) => FailureIdentity.Of(
+            "Executed 412 tests, with 1 failure (0 unexpected) in 109.898 (110.012) seconds\n\nFailing tests:\n\n\tMapKitTests-iOS:\n\n"
+            + $"\t\t{test}\n\n\t-[LegacySpec test_zoom]\n\n** TEST EXECUTE FAILED **");
+
+        var rotate = Failing("MKMapViewSpec.should_accept_changes_to_its_rotate_enabled_state()");
+        var scroll = Failing("MKMapViewSpec.should_accept_changes_to_its_scroll_enabled_state()");
+
+        Assert.Equal(["-[LegacySpec test_zoom]", "MKMapViewSpec.should_accept_changes_to_its_rotate_enabled_state()"], rotate.Tests);
+        Assert.False(rotate.Matches(scroll));
+    }
+
+    [Fact]
     public void Elixir_errors_are_failure_lines_so_two_different_ones_are_different_failures()
     {
         var a = FailureIdentity.Of("** (throw) \"Words not in order \\\"exos\\\" and \\\"ex_lttb\\\"\"\n    check.exs:9: Awesome.check/1");
