@@ -233,7 +233,7 @@ public sealed partial record FailureIdentity(
     [GeneratedRegex(@"(?<![\w-])(?<code>(?:CS|TS|FS|BC|MSB|NU|NETSDK|LNK|C|E|SC|SA|CA|IDE|TS)\d{3,5})(?![\w-])|error\[(?<code>E\d{4})\]")]
     private static partial Regex ErrorCode();
 
-    [GeneratedRegex(@"(?<![\w.])(?<file>[\w\-.]+\.(?:java|kt|kts|scala|groovy|gradle|cs|fs|vb|ts|tsx|js|jsx|mjs|py|rb|go|rs|c|cc|cpp|cxx|h|hpp|m|mm|swift|php|ex|exs|erl|hs|ml|clj|dart|lua|pl|r|sh|xml|json|ya?ml|toml|csproj|sln))(?=[:(\[,]\s?\d|:\[\d|\"", line \d)")]
+    [GeneratedRegex(@"(?<![\w.])(?<file>[\w\-.]+\.(?:java|kt|kts|scala|groovy|gradle|cs|fs|vb|ts|tsx|js|jsx|mjs|py|rb|go|rs|c|cc|cpp|cxx|h|hpp|m|mm|swift|php|ex|exs|erl|hs|ml|clj|dart|lua|pl|r|sh|xml|json|ya?ml|toml|csproj|sln|md|rst|html|css|scss))(?=[:(\[,]\s?\d|:\[\d|\"", line \d)")]
     internal static partial Regex SourceFile();
 }
 

@@ -23,6 +23,8 @@ public sealed class SourceFileSearchTests
     [InlineData("build.gradle:12 and settings.gradle", "build.gradle")]
     [InlineData("version 1.2.3: released, see notes.txt:4", "")]
     [InlineData(".java:3 and a.b.java(12)", "a.b.java")]
+    [InlineData("pages/common/mat2.md:3: TLDR004 Command descriptions should end in a period", "mat2.md")]
+    [InlineData("/w/docs/index.rst:12: WARNING: duplicate label intro", "index.rst")]
     public void Finds_the_files_that_an_error_points_at(string line, string files)
     {
         Assert.Equal(files.Split(' ', StringSplitOptions.RemoveEmptyEntries), Found(line));
