@@ -88,6 +88,7 @@ public sealed partial record FailureIdentity(
                 }
 
                 AddSourceFiles(line, files);
+                AddRefusedAddresses(line, files);
             }
         }
 
@@ -167,6 +168,36 @@ public sealed partial record FailureIdentity(
             at = further < 0 ? -1 : at + 1 + further;
         }
     }
+
+    /// <summary>
+    /// The addresses a line reports an HTTP error status for: a link checker's "1. [L0153] 404 https://example.org/a.png",
+    /// pip's "HTTP error 404 while getting https://…". What was refused names the failure as a file does; the query
+    /// is left out, as it may carry a token or a build's own parameters.
+    /// </summary>
+    internal static void AddRefusedAddresses(string line, ISet<string> files)
+    {
+        if (!line.Contains("://", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var addresses = Address().Matches(line);
+        if (addresses.Count == 0 || !ErrorStatus().IsMatch(Address().Replace(line, " ")))
+        {
+            return;
+        }
+
+        foreach (Match address in addresses)
+        {
+            files.Add(address.Groups["address"].Value.TrimEnd('.', ',', ';', ':'));
+        }
+    }
+
+    [GeneratedRegex(@"(?<address>https?://[^\s?#)\]>""'`]+)[^\s)\]>""'`]*")]
+    private static partial Regex Address();
+
+    [GeneratedRegex(@"(?<![\w.:/-])[45]\d\d(?![\w.:/-])")]
+    private static partial Regex ErrorStatus();
 
     private static bool IsPosition(ReadOnlySpan<char> line, int at)
     {

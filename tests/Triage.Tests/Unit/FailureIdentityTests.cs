@@ -100,6 +100,26 @@ public sealed class FailureIdentityTests
     }
 
     [Fact]
+    public void The_addresses_a_link_checker_found_broken_are_what_failed()
+    {
+        static FailureIdentity Checked(string issues) => FailureIdentity.Of(
+            "Links to check: 2017, 5 white listed\n  1. [L0043] 200 https://raw.githubusercontent.com/acme/app/master/shot.png\n\n"
+            + $"Issues :-(\n> Links\n{issues}\n> Dupes\n  None ✓\n\nThe command \"awesome_bot README.md\" exited with 1.");
+
+        var first = Checked("  1. [L0153] 404 http://cdn.example.org/screens/b49683ea.jpeg");
+        var rerun = Checked("  1. [L0161] 404 http://cdn.example.org/screens/b49683ea.jpeg");
+        var other = Checked("  1. [L1581] 404 https://github.com/acme/passes/raw/master/img/preview.gif");
+
+        Assert.Equal(["http://cdn.example.org/screens/b49683ea.jpeg"], first.Files);
+        Assert.True(first.Matches(rerun), "the list moved, the broken link is the same");
+        Assert.False(first.Matches(other));
+        Assert.Equal(
+            ["https://files.example.org/ledger-1.0.tar.gz"],
+            FailureIdentity.Of("ERROR: HTTP error 404 while getting https://files.example.org/ledger-1.0.tar.gz?token=abc123").Files);
+        Assert.Empty(FailureIdentity.Of("error: could not reach http://127.0.0.1:8500/v1/kv after 3 attempts").Files);
+    }
+
+    [Fact]
     public void Elixir_errors_are_failure_lines_so_two_different_ones_are_different_failures()
     {
         var a = FailureIdentity.Of("** (throw) \"Words not in order \\\"exos\\\" and \\\"ex_lttb\\\"\"\n    check.exs:9: Awesome.check/1");
