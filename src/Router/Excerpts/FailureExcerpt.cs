@@ -85,7 +85,8 @@ public static class FailureExcerpt
     /// Takes out the lines Jenkins prints about a pipeline's own structure ("[Pipeline] sh", "[Pipeline] }",
     /// "[Pipeline] // stage", "Stage \"Deploy\" skipped due to earlier failure(s)"): a dozen of them stand between a
     /// failed step's last output and the exit report at the end, where they would spend the context of the exit, and
-    /// they are the same whatever failed. Null when there are none; else the log line of each line left.
+    /// they are the same whatever failed. Null when there are none, or nothing else (then they are all there is to
+    /// show); else the log line of each line left.
     /// </summary>
     private static int[]? WithoutPipelineStructure(ReadOnlySpan<char> text, List<Range> lines)
     {
@@ -94,7 +95,18 @@ public static class FailureExcerpt
             return null;
         }
 
-        var original = new List<int>(lines.Count);
+        var structure = 0;
+        foreach (var line in lines)
+        {
+            structure += FailureMarkers.IsPipelineStructure(text[line]) ? 1 : 0;
+        }
+
+        if (structure == 0 || structure == lines.Count)
+        {
+            return null;
+        }
+
+        var original = new List<int>(lines.Count - structure);
         var left = 0;
         for (var i = 0; i < lines.Count; i++)
         {

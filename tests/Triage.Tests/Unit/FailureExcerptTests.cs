@@ -98,6 +98,15 @@ public sealed class FailureExcerptTests
         Assert.Equal(lines.IndexOf("ERROR: script returned exit code 1"), excerpt.SourceLines[exit]);
     }
 
+    [Fact]
+    public void A_log_of_pipeline_structure_alone_is_shown_as_it_is()
+    {
+        var excerpt = FailureExcerpt.Extract("[Pipeline] Start of Pipeline\n[Pipeline] node\n[Pipeline] }\n[Pipeline] End of Pipeline");
+
+        Assert.Contains("[Pipeline] End of Pipeline", excerpt.Text, StringComparison.Ordinal);
+        Assert.Equal(4, excerpt.LogLines);
+    }
+
     [Theory]
     [InlineData("[Pipeline] }", true)]
     [InlineData("[Pipeline] // stage", true)]
