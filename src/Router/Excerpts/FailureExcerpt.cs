@@ -1137,9 +1137,12 @@ internal static class FailureMarkers
             if (position >= lines[line].Start.Value && position <= lines[line].End.Value)
             {
                 found.Add(line);
+                offset = lines[line].End.Value + 1;
             }
-
-            offset = Math.Max(lines[line].End.Value, position) + 1;
+            else
+            {
+                offset = position + 1;
+            }
         }
     }
 

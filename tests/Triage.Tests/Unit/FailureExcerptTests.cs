@@ -99,6 +99,16 @@ public sealed class FailureExcerptTests
     }
 
     [Fact]
+    public void A_marker_after_pipeline_structure_with_a_marker_of_its_own_is_found()
+    {
+        // The search for markers finds "error" in the structure line first; the line after it is the log's first.
+        var log = "[Pipeline] error\nerror: pathspec 'release' did not match any file(s) known to git\n"
+            + string.Join('\n', Enumerable.Range(1, 400).Select(i => $"cleaning workspace part {i} of 400"));
+
+        Assert.Contains("error: pathspec 'release' did not match any file(s) known to git", FailureExcerpt.From(log), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_log_of_pipeline_structure_alone_is_shown_as_it_is()
     {
         var excerpt = FailureExcerpt.Extract("[Pipeline] Start of Pipeline\n[Pipeline] node\n[Pipeline] }\n[Pipeline] End of Pipeline");
