@@ -196,7 +196,9 @@ public sealed partial record FailureIdentity(
     [GeneratedRegex(@"(?<address>https?://[^\s?#)\]>""'`]+)[^\s)\]>""'`]*")]
     private static partial Regex Address();
 
-    [GeneratedRegex(@"(?<![\w.:/-])[45]\d\d(?![\w.:/-])")]
+    // A status, not a size or a count: "404 Not Found", "[L0153] 404 https://…", "… 503", "status code: 503", "HTTP error
+    // 404"; "(450 kB at 1.2 MB/s)" and "512 bytes" are none.
+    [GeneratedRegex(@"(?<![\w.:/-])[45]\d\d(?=\s+(?:[A-Z]|https?://)|\s*$|[:,)\]])|(?i:error|status|code|http)[\s:=]+[45]\d\d(?!\d)")]
     private static partial Regex ErrorStatus();
 
     private static bool IsPosition(ReadOnlySpan<char> line, int at)

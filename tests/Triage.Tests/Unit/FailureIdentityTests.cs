@@ -117,6 +117,10 @@ public sealed class FailureIdentityTests
             ["https://files.example.org/ledger-1.0.tar.gz"],
             FailureIdentity.Of("ERROR: HTTP error 404 while getting https://files.example.org/ledger-1.0.tar.gz?token=abc123").Files);
         Assert.Empty(FailureIdentity.Of("error: could not reach http://127.0.0.1:8500/v1/kv after 3 attempts").Files);
+        Assert.Empty(FailureIdentity.Of("[ERROR] Downloaded from central: https://repo.example.org/a/b-1.jar (450 kB at 1.2 MB/s)").Files);
+        Assert.Equal(
+            ["http://dl.example.org/ubuntu/dists/trusty/main/binary-i386/Packages"],
+            FailureIdentity.Of("W: Failed to fetch http://dl.example.org/ubuntu/dists/trusty/main/binary-i386/Packages  404  Not Found").Files);
     }
 
     [Fact]
