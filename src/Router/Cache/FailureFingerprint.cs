@@ -190,6 +190,7 @@ public static partial class FailureFingerprint
     [GeneratedRegex(@"\b" + DurationPart + @"(\s?" + DurationPart + @")*\b")]
     private static partial Regex Duration();
 
-    [GeneratedRegex(@"(?<![A-Za-z_\d])\d+([.,]\d+)*(?![A-Za-z_\d])")]
+    // A line reference is a number too: "[L3035]" in a link checker's report, "#L42" in a link to a source file.
+    [GeneratedRegex(@"(?<![A-Za-z_\d])\d+([.,]\d+)*(?![A-Za-z_\d])|(?<=[\[#]L)\d+(?![A-Za-z_\d])")]
     private static partial Regex Number();
 }

@@ -65,6 +65,15 @@ public sealed class FailureIdentityTests
         Assert.Equal(FailureFingerprint.Of(shorter), FailureFingerprint.Of(longer));
     }
 
+    [Theory]
+    [InlineData("  1. [L3035]  https://swift.example.org Failed to open TCP connection", "  1. [L3036]  https://swift.example.org Failed to open TCP connection")]
+    [InlineData("see https://git.example.org/acme/ledger/blob/main/journal.c#L42", "see https://git.example.org/acme/ledger/blob/main/journal.c#L47")]
+    public void A_line_reference_is_masked_as_a_number(string one, string other)
+    {
+        Assert.Equal(FailureFingerprint.Of(one), FailureFingerprint.Of(other));
+        Assert.Contains("L<n>", FailureFingerprint.Of(one), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_fingerprint_masks_addresses_of_digits_alone_and_keeps_error_codes()
     {
