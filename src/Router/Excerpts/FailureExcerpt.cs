@@ -95,29 +95,26 @@ public static class FailureExcerpt
             return null;
         }
 
-        var structure = 0;
-        foreach (var line in lines)
-        {
-            structure += FailureMarkers.IsPipelineStructure(text[line]) ? 1 : 0;
-        }
-
-        if (structure == 0 || structure == lines.Count)
-        {
-            return null;
-        }
-
-        var original = new List<int>(lines.Count - structure);
-        var left = 0;
+        var original = new List<int>(lines.Count);
         for (var i = 0; i < lines.Count; i++)
         {
             if (!FailureMarkers.IsPipelineStructure(text[lines[i]]))
             {
                 original.Add(i);
-                lines[left++] = lines[i];
             }
         }
 
-        lines.RemoveRange(left, lines.Count - left);
+        if (original.Count == 0 || original.Count == lines.Count)
+        {
+            return null;
+        }
+
+        for (var left = 0; left < original.Count; left++)
+        {
+            lines[left] = lines[original[left]];
+        }
+
+        lines.RemoveRange(original.Count, lines.Count - original.Count);
         return [.. original];
     }
 
