@@ -200,7 +200,7 @@ public sealed class FailureIdentityTests
     {
         // Declarative Jenkins says so of every stage after the failed one: the same lines, whatever failed.
         var npm = Signature(JenkinsPipeline("+ npm run build", "npm ERR! Missing script: \"build\""));
-        var rerun = Signature(JenkinsPipeline("+ npm run build", "npm ERR! Missing script: \"build\""));
+        var rerun = Signature(JenkinsPipeline("+ npm run build", "npm ERR! Missing script: \"build\"", packages: 95));
         var cli = Signature(JenkinsPipeline("+ npx react-native generate-android", "error: unknown command 'generate-android'"));
 
         Assert.True(npm.Identity.Matches(rerun.Identity));
@@ -212,10 +212,10 @@ public sealed class FailureIdentityTests
     }
 
     /// <summary>A declarative Jenkins pipeline whose Build stage fails with <paramref name="error"/>, and eight stages after it.</summary>
-    internal static string JenkinsPipeline(string command, string error)
+    private static string JenkinsPipeline(string command, string error, int packages = 80)
     {
         var lines = new List<string> { "Started by user Ada", "[Pipeline] Start of Pipeline", "[Pipeline] node", "[Pipeline] {" };
-        lines.AddRange(Enumerable.Range(1, 80).Select(i => $"added package {i} of 80"));
+        lines.AddRange(Enumerable.Range(1, packages).Select(i => $"added package {i} of {packages}"));
         lines.AddRange(["[Pipeline] stage", "[Pipeline] { (Build)", "[Pipeline] sh", command, error, "[Pipeline] }", "[Pipeline] // stage"]);
         foreach (var stage in new[] { "Test", "Lint", "Package", "Scan", "Publish", "Deploy", "Smoke", "Notify" })
         {
